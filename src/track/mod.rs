@@ -1,0 +1,183 @@
+//! The identity tracker: turns parsed DCE/RPC PDUs and TCP closes into per-frame verdicts.
+//!
+//! CONTRACT (filled in by the tracker work). `epan` feeds frames in first-pass order and stores the
+//! returned `FrameVerdict`; it never calls back into the tracker for a frame it has seen.
+use std::fmt;
+use std::net::IpAddr;
+
+use crate::proto::dcerpc::{PacketType, Uuid};
+
+/// One side of a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub addr: IpAddr,
+    pub port: u16,
+}
+
+/// What `epan` knows about the frame a PDU or close came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameCtx {
+    pub frame: u32,
+    /// Absolute capture time in nanoseconds.
+    pub time_ns: i64,
+    /// Wireshark's `tcp.stream`: one association.
+    pub stream: u32,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+}
+
+/// How a TCP connection was torn down by one side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseKind {
+    Fin,
+    Rst,
+}
+
+/// An NTLMSSP identity. Compared case-insensitively (domain and user); shown as `DOMAIN\user`.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub domain: String,
+    pub user: String,
+}
+
+impl PartialEq for Identity {
+    fn eq(&self, other: &Self) -> bool {
+        self.domain.to_lowercase() == other.domain.to_lowercase()
+            && self.user.to_lowercase() == other.user.to_lowercase()
+    }
+}
+impl Eq for Identity {}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\\{}", self.domain, self.user)
+    }
+}
+
+/// The `auth_type` of a security context, as far as the plugin cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthType {
+    Ntlmssp,
+    /// SPNEGO that carried NTLMSSP.
+    SpnegoNtlmssp,
+    /// SPNEGO that carried Kerberos, or raw Kerberos (auth_type 16).
+    Kerberos,
+    Netlogon,
+    Other(u8),
+}
+
+/// The security context a PDU runs under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityView {
+    pub auth_context_id: u32,
+    pub auth_type: AuthType,
+    pub auth_level: u8,
+    /// Frame whose AUTHENTICATE (or Kerberos token) established this context; None when not seen.
+    pub established_frame: Option<u32>,
+}
+
+/// The presentation context (interface) a PDU belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterfaceView {
+    pub ctx_id: u16,
+    pub uuid: Uuid,
+    pub version: u16,
+    pub version_minor: u16,
+}
+
+/// Earlier associations between the same client and server hosts (ports ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PairHistory {
+    pub earlier: u32,
+    pub with_change: u32,
+    pub with_abort: u32,
+    /// Last frame of the most recent earlier association that saw a change (its change or abort frame).
+    pub last_change_frame: Option<u32>,
+}
+
+/// What the tree shows for one DCE/RPC PDU of an association.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PduView {
+    pub ptype: PacketType,
+    pub call_id: u32,
+    pub opnum: Option<u16>,
+    /// Identity the PDU runs under (None: unauthenticated, Kerberos, or not yet known).
+    pub identity: Option<Identity>,
+    pub security: Option<SecurityView>,
+    /// The association's first authenticated identity and where it was established.
+    pub baseline: Option<Identity>,
+    pub baseline_frame: Option<u32>,
+    /// True when the capture started mid-association (no bind seen): the baseline may not be the first.
+    pub baseline_partial: bool,
+    /// True when `identity` differs from the baseline.
+    pub changed: bool,
+    pub interface: Option<InterfaceView>,
+    pub history: PairHistory,
+}
+
+/// Why a call under a changed identity failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// A fault PDU with its status.
+    Fault(u32),
+    /// bind_nak with its reject reason.
+    BindNak(u16),
+    /// bind_ack/alter_context_resp whose context was rejected: (result, reason).
+    ContextRejected(u16, u16),
+}
+
+/// An expert finding. The wording users see is produced by `Finding::message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// `dcomauth.identity_change`: this PDU's AUTHENTICATE carries an identity other than the baseline.
+    IdentityChange {
+        identity: Identity,
+        baseline: Identity,
+        baseline_frame: u32,
+        auth_context_id: u32,
+        /// Interface of the presentation context the change was negotiated with (alter_context/bind).
+        interface: Option<InterfaceView>,
+        /// True when security-context multiplexing was negotiated (PFC_CONC_MPX on bind and bind_ack).
+        multiplexing: bool,
+    },
+    /// `dcomauth.fault_after_change`: a fault or rejection answering a call made under a changed identity.
+    FaultAfterChange {
+        identity: Identity,
+        rejection: Rejection,
+        interface: Option<InterfaceView>,
+        opnum: Option<u16>,
+        /// IIDs a RemQueryInterface asked for (IRemUnknown/IRemUnknown2 opnum 3), when parseable.
+        requested_iids: Vec<Uuid>,
+        call_frame: u32,
+        change_frame: u32,
+    },
+    /// `dcomauth.abort_after_change`: the server closed the association after an identity change.
+    AbortAfterChange {
+        kind: CloseKind,
+        since_change_ns: i64,
+        change_frame: u32,
+        last_fault_frame: Option<u32>,
+    },
+    /// `dcomauth.abort_after_fault`: the server closed the association after a fault, no identity change.
+    AbortAfterFault {
+        kind: CloseKind,
+        last_fault_frame: u32,
+        status: u32,
+    },
+    /// `dcomauth.managed_object_qi`: RemQueryInterface for IManagedObject under a changed identity.
+    ManagedObjectQi { identity: Identity },
+}
+
+/// Everything the plugin shows for one frame; stored on the first pass and replayed afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FrameVerdict {
+    pub stream: Option<u32>,
+    pub pdus: Vec<PduView>,
+    pub findings: Vec<Finding>,
+}
+
+impl FrameVerdict {
+    pub fn is_empty(&self) -> bool {
+        self.pdus.is_empty() && self.findings.is_empty()
+    }
+}
