@@ -2,7 +2,35 @@
 //! under, flags identity changes inside an association, the faults they caused and the server abort
 //! that followed.
 //!
-//! `proto` and `track` are pure Rust (no FFI); `epan` is the only module that talks to Wireshark.
+//! `proto`, `flow`, `track` and `session` are pure Rust (no FFI); `epan` is the only module that
+//! talks to Wireshark. This file holds the symbols the plugin loader looks up, nothing else.
+use std::os::raw::{c_char, c_int};
+
+#[cfg(dcomauth_glue)]
+mod epan;
+pub mod flow;
 pub mod names;
 pub mod proto;
+#[cfg(dcomauth_glue)]
+pub mod session;
 pub mod track;
+
+include!(concat!(env!("OUT_DIR"), "/plugin_exports.rs"));
+
+/// `WS_PLUGIN_DESC_DISSECTOR`, read by Wireshark 4.2 and later; 4.0 ignores it.
+#[no_mangle]
+pub extern "C" fn plugin_describe() -> u32 {
+    1
+}
+
+#[cfg(dcomauth_glue)]
+/// Entry point the loader calls once: hands epan our registration routines.
+#[no_mangle]
+pub extern "C" fn plugin_register() {
+    static PLUGIN: wireshark_sys::proto_plugin = wireshark_sys::proto_plugin {
+        register_protoinfo: Some(epan::register_protoinfo),
+        register_handoff: Some(epan::register_handoff),
+    };
+    // SAFETY: epan keeps the pointer; PLUGIN is static and never written.
+    unsafe { wireshark_sys::proto_register_plugin(&PLUGIN) };
+}

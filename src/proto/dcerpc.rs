@@ -149,7 +149,9 @@ pub struct Pdu<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
     /// Fewer bytes than the header or `frag_length` says.
-    Incomplete { needed: usize },
+    Incomplete {
+        needed: usize,
+    },
     NotDceRpc,
     UnknownPacketType(u8),
     BadLength,

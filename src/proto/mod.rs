@@ -3,3 +3,4 @@
 pub mod dcerpc;
 pub mod ntlmssp;
 pub mod spnego;
+pub mod tcp;

@@ -33,11 +33,18 @@ pub enum CloseKind {
     Rst,
 }
 
-/// An NTLMSSP identity. Compared case-insensitively (domain and user); shown as `DOMAIN\user`.
+/// An NTLMSSP identity. Compared case-insensitively (domain and user); shown as `DOMAIN\user`
+/// (`\user` with an empty domain); an empty user is the anonymous logon.
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub domain: String,
     pub user: String,
+}
+
+impl Identity {
+    pub fn is_anonymous(&self) -> bool {
+        self.user.is_empty()
+    }
 }
 
 impl PartialEq for Identity {
@@ -50,6 +57,9 @@ impl Eq for Identity {}
 
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_anonymous() {
+            return f.write_str("NT AUTHORITY\\ANONYMOUS LOGON");
+        }
         write!(f, "{}\\{}", self.domain, self.user)
     }
 }

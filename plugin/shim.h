@@ -1,0 +1,42 @@
+/* The C side of dcomauth: what bindgen cannot give (macros, static inlines) and every access to a
+ * structure whose layout moves between Wireshark minors. Rust never reads packet_info, frame_data,
+ * field_info or tcp_analysis itself; it calls these. None of them throws. */
+#ifndef DCOMAUTH_SHIM_H
+#define DCOMAUTH_SHIM_H
+
+#include <stdint.h>
+
+#include <epan/packet.h>
+#include <epan/expert.h>
+
+/* Frame facts */
+int dcomauth_visited(const packet_info *pinfo);
+uint32_t dcomauth_frame_num(const packet_info *pinfo);
+int64_t dcomauth_abs_time_ns(const packet_info *pinfo);
+/* Nonzero when a dissector of `proto_id` ran on this frame (walks pinfo->layers; allocates nothing). */
+int dcomauth_layers_has(const packet_info *pinfo, int proto_id);
+
+/* TCP facts: 4 or 16 address bytes per side, ports; returns the address family (4/6) or 0 when the
+ * frame's addresses are not an IP/TCP pair. */
+int dcomauth_tcp_endpoints(const packet_info *pinfo, uint8_t src[16], uint8_t dst[16],
+                           uint16_t *src_port, uint16_t *dst_port);
+/* Wireshark's tcp.stream of this frame's conversation, read from TCP's conversation data. */
+int dcomauth_tcp_stream(packet_info *pinfo, int proto_tcp, uint32_t *stream);
+
+/* Captured bytes of the frame tvb and of the "Reassembled TCP" source (NULL/0 when absent). */
+const uint8_t *dcomauth_tvb_bytes(tvbuff_t *tvb, uint32_t *len);
+const uint8_t *dcomauth_reassembled_tcp(packet_info *pinfo, uint32_t *len);
+
+/* Tree items: format strings are always "%s" so usernames with '%' stay text. */
+proto_item *dcomauth_add_text(proto_tree *tree, int hf, tvbuff_t *tvb, const char *value);
+proto_item *dcomauth_add_uint(proto_tree *tree, int hf, tvbuff_t *tvb, uint32_t value);
+proto_item *dcomauth_add_bool(proto_tree *tree, int hf, tvbuff_t *tvb, int value);
+proto_item *dcomauth_add_double(proto_tree *tree, int hf, tvbuff_t *tvb, double value);
+proto_item *dcomauth_add_subtree_label(proto_tree *tree, int hf_text, tvbuff_t *tvb, const char *label,
+                                       int ett, proto_tree **subtree);
+void dcomauth_append_text(proto_item *item, const char *text);
+void dcomauth_set_generated(proto_item *item);
+void dcomauth_set_hidden(proto_item *item);
+void dcomauth_expert(packet_info *pinfo, proto_item *item, expert_field *ei, const char *text);
+
+#endif

@@ -1,0 +1,141 @@
+//! The post-dissector: gathers a frame's facts on the first pass, asks the session for a verdict,
+//! and renders the stored verdict on every pass.
+//!
+//! It wants no fields: tshark decides once per file whether to build a tree, so fields wanted
+//! later would be missing in exactly the runs (`-z expert`, the first pass of `-2`) that need them.
+//! The PDUs come from the captured bytes instead, which costs nothing on frames without DCE/RPC.
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::raw::{c_int, c_void};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use once_cell::sync::Lazy;
+use wireshark_sys as ws;
+
+use super::{guard, proto_dcerpc, proto_tcp, render, shim};
+use crate::session::{FrameInput, Session};
+use crate::track::{Endpoint, FrameVerdict};
+
+static SESSION: Lazy<Mutex<Session>> = Lazy::new(|| Mutex::new(Session::new()));
+
+fn session() -> MutexGuard<'static, Session> {
+    // A panic while holding the lock leaves state that is still memory-safe; keep going.
+    SESSION
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn reset() {
+    *session() = Session::new();
+}
+
+/// `dissector_t` registered as post-dissector.
+pub unsafe extern "C" fn postdissector(
+    tvb: *mut ws::tvbuff_t,
+    pinfo: *mut ws::packet_info,
+    tree: *mut ws::proto_tree,
+    _data: *mut c_void,
+) -> c_int {
+    if tvb.is_null() || pinfo.is_null() {
+        return 0;
+    }
+    let verdict = guard(None, || verdict_for(tvb, pinfo));
+    if let Some(verdict) = verdict {
+        // SAFETY: pointers come straight from epan for this dissection.
+        unsafe { render::frame(tvb, pinfo, tree, &verdict) };
+    }
+    0
+}
+
+fn verdict_for(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info) -> Option<Arc<FrameVerdict>> {
+    // SAFETY: `pinfo` is valid for this call; the shim only reads it.
+    let (visited, frame) = unsafe {
+        (
+            shim::dcomauth_visited(pinfo) != 0,
+            shim::dcomauth_frame_num(pinfo),
+        )
+    };
+    if visited {
+        return session().replay(frame);
+    }
+    // SAFETY: as above.
+    let has_dcerpc = unsafe { shim::dcomauth_layers_has(pinfo, proto_dcerpc()) != 0 };
+    if !has_dcerpc && !session().tracks_anything() {
+        return None;
+    }
+    let stream = tcp_stream(pinfo);
+    if !session().wants(has_dcerpc, stream) {
+        return None;
+    }
+    let stream = stream?;
+    let (src, dst) = endpoints(pinfo)?;
+    // SAFETY: byte views epan owns for the rest of this dissection; nothing keeps them after it.
+    let (frame_bytes, reassembled, time_ns) = unsafe {
+        let mut len = 0u32;
+        let bytes = shim::dcomauth_tvb_bytes(tvb, &mut len);
+        let frame_bytes = slice(bytes, len)?;
+        let mut rlen = 0u32;
+        let rbytes = shim::dcomauth_reassembled_tcp(pinfo, &mut rlen);
+        (
+            frame_bytes,
+            slice(rbytes, rlen),
+            shim::dcomauth_abs_time_ns(pinfo),
+        )
+    };
+    let input = FrameInput {
+        frame,
+        time_ns,
+        stream,
+        src,
+        dst,
+        frame_bytes,
+        reassembled,
+        has_dcerpc,
+    };
+    session().first_pass(&input)
+}
+
+/// # Safety
+/// `ptr` must point at `len` readable bytes that outlive the returned slice's use.
+unsafe fn slice<'a>(ptr: *const u8, len: u32) -> Option<&'a [u8]> {
+    if ptr.is_null() || len == 0 {
+        return None;
+    }
+    // SAFETY: per the function contract.
+    Some(unsafe { std::slice::from_raw_parts(ptr, len as usize) })
+}
+
+fn tcp_stream(pinfo: *mut ws::packet_info) -> Option<u32> {
+    let mut stream = 0u32;
+    // SAFETY: `pinfo` is valid; the shim looks up TCP's conversation data without creating any.
+    (unsafe { shim::dcomauth_tcp_stream(pinfo, proto_tcp(), &mut stream) } != 0).then_some(stream)
+}
+
+fn endpoints(pinfo: *mut ws::packet_info) -> Option<(Endpoint, Endpoint)> {
+    let (mut src, mut dst) = ([0u8; 16], [0u8; 16]);
+    let (mut sport, mut dport) = (0u16, 0u16);
+    // SAFETY: 16-byte out buffers as the shim requires.
+    let family = unsafe {
+        shim::dcomauth_tcp_endpoints(
+            pinfo,
+            src.as_mut_ptr(),
+            dst.as_mut_ptr(),
+            &mut sport,
+            &mut dport,
+        )
+    };
+    let addr = |b: [u8; 16]| match family {
+        4 => Some(IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]))),
+        6 => Some(IpAddr::V6(Ipv6Addr::from(b))),
+        _ => None,
+    };
+    Some((
+        Endpoint {
+            addr: addr(src)?,
+            port: sport,
+        },
+        Endpoint {
+            addr: addr(dst)?,
+            port: dport,
+        },
+    ))
+}

@@ -1,0 +1,70 @@
+//! Everything that talks to Wireshark: registration, the post-dissector, tree items and expert
+//! infos. The only module with `unsafe` besides `wireshark-sys`. Every `extern "C"` entry catches
+//! panics, and epan calls are made from small functions that hold no lock.
+mod dissect;
+mod fields;
+mod render;
+mod shim;
+
+use std::os::raw::c_int;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use wireshark_sys as ws;
+
+/// Protocol ids looked up at handoff (-1 when that protocol is absent).
+static PROTO_DCERPC: AtomicI32 = AtomicI32::new(-1);
+static PROTO_TCP: AtomicI32 = AtomicI32::new(-1);
+
+/// Runs `f`, turning a panic into `fallback`: a panic crossing the C ABI would abort Wireshark.
+fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+/// `proto_plugin.register_protoinfo`.
+pub extern "C" fn register_protoinfo() {
+    guard((), || {
+        let proto = fields::register();
+        // SAFETY: plain epan registration calls with a static function and our protocol id.
+        unsafe {
+            let handle = ws::create_dissector_handle(Some(dissect::postdissector), proto);
+            ws::register_postdissector(handle);
+            ws::register_init_routine(Some(init_routine));
+            ws::register_cleanup_routine(Some(cleanup_routine));
+        }
+    })
+}
+
+/// `proto_plugin.register_handoff`: other protocols exist by now.
+pub extern "C" fn register_handoff() {
+    guard((), || {
+        // SAFETY: lookups by static NUL-terminated names.
+        unsafe {
+            PROTO_DCERPC.store(
+                ws::proto_get_id_by_filter_name(c"dcerpc".as_ptr()),
+                Ordering::Relaxed,
+            );
+            PROTO_TCP.store(
+                ws::proto_get_id_by_filter_name(c"tcp".as_ptr()),
+                Ordering::Relaxed,
+            );
+        }
+    })
+}
+
+/// A new capture (or a re-read) starts: forget everything.
+extern "C" fn init_routine() {
+    guard((), dissect::reset)
+}
+
+extern "C" fn cleanup_routine() {
+    guard((), dissect::reset)
+}
+
+fn proto_dcerpc() -> c_int {
+    PROTO_DCERPC.load(Ordering::Relaxed)
+}
+
+fn proto_tcp() -> c_int {
+    PROTO_TCP.load(Ordering::Relaxed)
+}

@@ -1,0 +1,266 @@
+//! Draws a stored verdict: the `dcomauth` subtree and its expert infos, identical on every pass.
+use std::ffi::CString;
+use std::os::raw::c_int;
+use std::ptr::null_mut;
+
+use wireshark_sys as ws;
+
+use super::fields::{ei, ett, hf, proto, Ei, Ett, Hf};
+use super::shim;
+use crate::names;
+use crate::track::{AuthType, Finding, FrameVerdict, PduView, Rejection};
+
+/// Text for epan: interior NULs (hostile usernames) become U+FFFD instead of truncating.
+fn c(text: &str) -> CString {
+    CString::new(text.replace('\0', "\u{fffd}")).unwrap_or_default()
+}
+
+struct Tree {
+    tvb: *mut ws::tvbuff_t,
+    node: *mut ws::proto_tree,
+}
+
+impl Tree {
+    fn text(&self, f: Hf, value: &str) -> *mut ws::proto_item {
+        let value = c(value);
+        // SAFETY: epan copies the string; a NULL tree makes this a no-op returning NULL.
+        unsafe { shim::dcomauth_add_text(self.node, hf(f), self.tvb, value.as_ptr()) }
+    }
+
+    fn uint(&self, f: Hf, value: u32) -> *mut ws::proto_item {
+        // SAFETY: as for `text`.
+        unsafe { shim::dcomauth_add_uint(self.node, hf(f), self.tvb, value) }
+    }
+
+    fn boolean(&self, f: Hf, value: bool) -> *mut ws::proto_item {
+        // SAFETY: as for `text`.
+        unsafe { shim::dcomauth_add_bool(self.node, hf(f), self.tvb, c_int::from(value)) }
+    }
+
+    fn double(&self, f: Hf, value: f64) -> *mut ws::proto_item {
+        // SAFETY: as for `text`.
+        unsafe { shim::dcomauth_add_double(self.node, hf(f), self.tvb, value) }
+    }
+
+    fn subtree(&self, f: Hf, label: &str, e: Ett) -> (Tree, *mut ws::proto_item) {
+        let label = c(label);
+        let mut sub: *mut ws::proto_tree = null_mut();
+        // SAFETY: as for `text`; `sub` receives the subtree (NULL when there is no tree).
+        let item = unsafe {
+            shim::dcomauth_add_subtree_label(
+                self.node,
+                hf(f),
+                self.tvb,
+                label.as_ptr(),
+                ett(e),
+                &mut sub,
+            )
+        };
+        (
+            Tree {
+                tvb: self.tvb,
+                node: sub,
+            },
+            item,
+        )
+    }
+}
+
+fn generated(item: *mut ws::proto_item) -> *mut ws::proto_item {
+    // SAFETY: accepts NULL.
+    unsafe { shim::dcomauth_set_generated(item) };
+    item
+}
+
+fn append(item: *mut ws::proto_item, text: &str) {
+    let text = c(text);
+    // SAFETY: epan copies the text; NULL items are ignored.
+    unsafe { shim::dcomauth_append_text(item, text.as_ptr()) };
+}
+
+/// # Safety
+/// The pointers must be the ones epan passed to the post-dissector for this frame.
+pub unsafe fn frame(
+    tvb: *mut ws::tvbuff_t,
+    pinfo: *mut ws::packet_info,
+    tree: *mut ws::proto_tree,
+    verdict: &FrameVerdict,
+) {
+    // SAFETY: per the function contract; a NULL tree yields a NULL item, which epan accepts below.
+    let top = unsafe { ws::proto_tree_add_item(tree, proto(), tvb, 0, 0, ws::ENC_NA) };
+    let mut sub = null_mut();
+    if !top.is_null() {
+        // SAFETY: `top` is a live item of this tree.
+        sub = unsafe { ws::proto_item_add_subtree(top, ett(Ett::Main)) };
+    }
+    let root = Tree { tvb, node: sub };
+    if let Some(stream) = verdict.stream {
+        generated(root.uint(Hf::Stream, stream));
+    }
+    if let [only] = verdict.pdus.as_slice() {
+        pdu(&root, only);
+    } else {
+        for p in &verdict.pdus {
+            let (t, _) = root.subtree(Hf::Pdu, &pdu_label(p), Ett::Pdu);
+            pdu(&t, p);
+        }
+    }
+    for f in &verdict.findings {
+        finding(&root, pinfo, top, f);
+    }
+}
+
+fn pdu_label(p: &PduView) -> String {
+    match &p.identity {
+        Some(id) => format!("{:?} call_id {} as {id}", p.ptype, p.call_id),
+        None => format!("{:?} call_id {}", p.ptype, p.call_id),
+    }
+}
+
+fn pdu(t: &Tree, p: &PduView) {
+    generated(t.uint(Hf::CallId, p.call_id));
+    if let Some(op) = p.opnum {
+        generated(t.uint(Hf::Opnum, u32::from(op)));
+    }
+    match &p.identity {
+        Some(id) => {
+            let item = generated(t.text(Hf::Identity, &id.to_string()));
+            if p.changed {
+                append(item, "   [changed]");
+            }
+        }
+        None => {
+            generated(t.text(
+                Hf::Identity,
+                "(not visible: unauthenticated, Kerberos or not yet seen)",
+            ));
+        }
+    }
+    generated(t.boolean(Hf::IdentityChanged, p.changed));
+    if let Some(sec) = &p.security {
+        let label = format!(
+            "auth_context_id {}, {}, {}",
+            sec.auth_context_id,
+            auth_type_label(sec.auth_type),
+            names::auth_level_name(sec.auth_level)
+        );
+        generated(t.text(Hf::Security, &label));
+        generated(t.uint(Hf::AuthContextId, sec.auth_context_id));
+        if let Some(frame) = sec.established_frame {
+            generated(t.uint(Hf::IdentityFrame, frame));
+        }
+    }
+    if let Some(base) = &p.baseline {
+        let item = generated(t.text(Hf::Baseline, &base.to_string()));
+        if let Some(frame) = p.baseline_frame {
+            append(item, &format!("  (established in frame {frame})"));
+            generated(t.uint(Hf::BaselineFrame, frame));
+        }
+        if p.baseline_partial {
+            append(item, "  [partial: the capture starts mid-association]");
+        }
+    }
+    generated(t.boolean(Hf::BaselinePartial, p.baseline_partial));
+    if let Some(iface) = &p.interface {
+        let uuid = iface.uuid.to_string();
+        let name = names::interface_name(&iface.uuid).unwrap_or("unknown interface");
+        let label = format!(
+            "{name} ({uuid}) v{}.{}, ctx {}",
+            iface.version, iface.version_minor, iface.ctx_id
+        );
+        generated(t.text(Hf::Interface, &label));
+        generated(t.text(Hf::InterfaceUuid, &uuid));
+        generated(t.uint(Hf::CtxId, u32::from(iface.ctx_id)));
+    }
+    let h = &p.history;
+    if h.earlier > 0 {
+        let mut label = format!(
+            "{} earlier association(s) of this client and server",
+            h.earlier
+        );
+        if h.with_change > 0 {
+            label.push_str(&format!(", {} with an identity change", h.with_change));
+        }
+        if h.with_abort > 0 {
+            label.push_str(&format!(", {} ended by a server abort", h.with_abort));
+        }
+        if let Some(frame) = h.last_change_frame {
+            label.push_str(&format!(" (last in frame {frame})"));
+        }
+        let (ht, _) = t.subtree(Hf::History, &label, Ett::History);
+        generated(ht.uint(Hf::HistoryEarlier, h.earlier));
+        generated(ht.uint(Hf::HistoryWithChange, h.with_change));
+        generated(ht.uint(Hf::HistoryWithAbort, h.with_abort));
+        if let Some(frame) = h.last_change_frame {
+            generated(ht.uint(Hf::HistoryFrame, frame));
+        }
+    }
+}
+
+fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &Finding) {
+    let kind = match f {
+        Finding::IdentityChange { baseline_frame, .. } => {
+            generated(t.uint(Hf::BaselineFrame, *baseline_frame));
+            Ei::IdentityChange
+        }
+        Finding::FaultAfterChange {
+            rejection,
+            call_frame,
+            change_frame,
+            ..
+        } => {
+            if let Rejection::Fault(status) = rejection {
+                generated(t.uint(Hf::Status, *status));
+                generated(t.uint(Hf::Hresult, hresult_of(*status)));
+            }
+            generated(t.uint(Hf::CallFrame, *call_frame));
+            generated(t.uint(Hf::ChangeFrame, *change_frame));
+            Ei::FaultAfterChange
+        }
+        Finding::AbortAfterChange {
+            since_change_ns,
+            change_frame,
+            last_fault_frame,
+            ..
+        } => {
+            generated(t.uint(Hf::ChangeFrame, *change_frame));
+            if let Some(frame) = last_fault_frame {
+                generated(t.uint(Hf::FaultFrame, *frame));
+            }
+            generated(t.double(Hf::SinceChangeMs, *since_change_ns as f64 / 1e6));
+            Ei::AbortAfterChange
+        }
+        Finding::AbortAfterFault {
+            last_fault_frame,
+            status,
+            ..
+        } => {
+            generated(t.uint(Hf::FaultFrame, *last_fault_frame));
+            generated(t.uint(Hf::Status, *status));
+            Ei::AbortAfterFault
+        }
+        Finding::ManagedObjectQi { .. } => Ei::ManagedObjectQi,
+    };
+    let text = c(&f.message());
+    // SAFETY: `pinfo`/`top` are this dissection's; the message goes through "%s" in the shim.
+    unsafe { shim::dcomauth_expert(pinfo, top, ei(kind), text.as_ptr()) };
+}
+
+fn auth_type_label(t: AuthType) -> String {
+    match t {
+        AuthType::Ntlmssp => "NTLMSSP".into(),
+        AuthType::SpnegoNtlmssp => "SPNEGO (NTLMSSP)".into(),
+        AuthType::Kerberos => "Kerberos".into(),
+        AuthType::Netlogon => "Netlogon secure channel".into(),
+        AuthType::Other(n) => format!("auth_type {n}"),
+    }
+}
+
+/// The HRESULT a COM client sees for a fault status.
+fn hresult_of(status: u32) -> u32 {
+    match names::status(status) {
+        Some(s) => s.hresult,
+        None if status < 0x1_0000 => 0x8007_0000 | status,
+        None => status,
+    }
+}
