@@ -63,9 +63,7 @@ impl Flows {
 
         let start = match dir.next_pdu {
             // The next header lies inside this segment.
-            Some(next) if !before(next, seq) && before(next, end) => {
-                Some(next.wrapping_sub(seq) as usize)
-            }
+            Some(next) if !before(next, seq) && before(next, end) => Some(next.wrapping_sub(seq) as usize),
             // Still inside a PDU that began earlier: Wireshark reassembles it.
             Some(next) if !before(next, end) => None,
             // Unknown or skipped over (capture start, gap): resync if a header starts the segment.
@@ -91,5 +89,79 @@ impl Flows {
         }
         dir.next_pdu = Some(end);
         Plan::Pdus(pdus)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little-endian request PDU of `len` bytes (header + zero body).
+    fn pdu(len: u16, call_id: u32) -> Vec<u8> {
+        let mut p = vec![5, 0, 0, 3, 0x10, 0, 0, 0];
+        p.extend_from_slice(&len.to_le_bytes());
+        p.extend_from_slice(&0u16.to_le_bytes());
+        p.extend_from_slice(&call_id.to_le_bytes());
+        p.resize(usize::from(len), 0);
+        p
+    }
+
+    #[test]
+    fn whole_pdus_in_one_segment_are_found_in_order() {
+        let mut flows = Flows::default();
+        let payload = [pdu(24, 1), pdu(40, 2), pdu(32, 3)].concat();
+        assert_eq!(flows.segment(0, true, 1000, &payload), Plan::Pdus(vec![(0, 24), (24, 40), (64, 32)]));
+    }
+
+    #[test]
+    fn a_pdu_split_over_segments_is_left_to_reassembly_and_the_next_header_is_found_after_its_tail() {
+        let mut flows = Flows::default();
+        let big = pdu(100, 1);
+        let next = pdu(24, 2);
+        assert_eq!(flows.segment(0, true, 1, &big[..60]), Plan::Pdus(vec![]));
+        let second = [&big[60..], &next[..]].concat();
+        assert_eq!(flows.segment(0, true, 61, &second), Plan::Pdus(vec![(40, 24)]));
+    }
+
+    #[test]
+    fn a_retransmitted_segment_is_recognised_and_yields_nothing() {
+        let mut flows = Flows::default();
+        let p = pdu(24, 1);
+        assert_eq!(flows.segment(3, false, 500, &p), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(3, false, 500, &p), Plan::Retransmission);
+    }
+
+    #[test]
+    fn directions_and_streams_are_independent() {
+        let mut flows = Flows::default();
+        let p = pdu(24, 1);
+        assert_eq!(flows.segment(1, true, 10, &p), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(1, false, 10, &p), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(2, true, 10, &p), Plan::Pdus(vec![(0, 24)]));
+    }
+
+    #[test]
+    fn after_a_gap_the_stream_resyncs_on_a_segment_that_starts_with_a_header() {
+        let mut flows = Flows::default();
+        let big = pdu(100, 1);
+        assert_eq!(flows.segment(0, true, 1, &big[..50]), Plan::Pdus(vec![]));
+        // Bytes 51..=100 are never captured; the next segment starts a new PDU.
+        assert_eq!(flows.segment(0, true, 201, &pdu(24, 2)), Plan::Pdus(vec![(0, 24)]));
+    }
+
+    #[test]
+    fn mid_stream_start_without_a_header_waits_for_one() {
+        let mut flows = Flows::default();
+        assert_eq!(flows.segment(0, true, 77, &[0xAB; 30]), Plan::Pdus(vec![]));
+        assert_eq!(flows.segment(0, true, 107, &pdu(24, 9)), Plan::Pdus(vec![(0, 24)]));
+    }
+
+    #[test]
+    fn sequence_numbers_wrap() {
+        let mut flows = Flows::default();
+        let p = [pdu(24, 1), pdu(24, 2)].concat();
+        assert_eq!(flows.segment(0, true, u32::MAX - 10, &p), Plan::Pdus(vec![(0, 24), (24, 24)]));
+        assert_eq!(flows.segment(0, true, 37, &pdu(24, 3)), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(0, true, u32::MAX - 10, &p), Plan::Retransmission);
     }
 }

@@ -6,12 +6,10 @@
 //! talks to Wireshark. This file holds the symbols the plugin loader looks up, nothing else.
 use std::os::raw::{c_char, c_int};
 
-#[cfg(dcomauth_glue)]
 mod epan;
 pub mod flow;
 pub mod names;
 pub mod proto;
-#[cfg(dcomauth_glue)]
 pub mod session;
 pub mod track;
 
@@ -23,7 +21,6 @@ pub extern "C" fn plugin_describe() -> u32 {
     1
 }
 
-#[cfg(dcomauth_glue)]
 /// Entry point the loader calls once: hands epan our registration routines.
 #[no_mangle]
 pub extern "C" fn plugin_register() {

@@ -39,12 +39,7 @@ impl Default for Session {
 
 impl Session {
     pub fn new() -> Self {
-        Session {
-            tracker: Tracker::new(),
-            flows: Flows::default(),
-            verdicts: HashMap::new(),
-            seen_dcerpc: false,
-        }
+        Session { tracker: Tracker::new(), flows: Flows::default(), verdicts: HashMap::new(), seen_dcerpc: false }
     }
 
     /// Has any frame carried DCE/RPC yet? Before that, no frame needs a second look.
@@ -73,13 +68,7 @@ impl Session {
             return Some(v.clone());
         }
         self.seen_dcerpc |= input.has_dcerpc;
-        let segment = tcp::locate(
-            input.frame_bytes,
-            input.src.addr,
-            input.dst.addr,
-            input.src.port,
-            input.dst.port,
-        )?;
+        let segment = tcp::locate(input.frame_bytes, input.src.addr, input.dst.addr, input.src.port, input.dst.port)?;
         let ctx = FrameCtx {
             frame: input.frame,
             time_ns: input.time_ns,
@@ -102,17 +91,9 @@ impl Session {
         Some(verdict)
     }
 
-    fn feed_pdus(
-        &mut self,
-        input: &FrameInput<'_>,
-        seg: &Segment,
-        ctx: &FrameCtx,
-        out: &mut FrameVerdict,
-    ) {
-        let payload = input
-            .frame_bytes
-            .get(seg.payload_offset..seg.payload_offset + seg.payload_len)
-            .unwrap_or_default();
+    fn feed_pdus(&mut self, input: &FrameInput<'_>, seg: &Segment, ctx: &FrameCtx, out: &mut FrameVerdict) {
+        let payload =
+            input.frame_bytes.get(seg.payload_offset..seg.payload_offset + seg.payload_len).unwrap_or_default();
         let forward = (input.src.addr, input.src.port) < (input.dst.addr, input.dst.port);
         let pdus = match self.flows.segment(input.stream, forward, seg.seq, payload) {
             Plan::Retransmission => return,

@@ -11,10 +11,7 @@ use std::process::Command;
 const KNOWN_MINORS: &[u32] = &[0, 2, 4, 6];
 
 fn pkg_config(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("pkg-config")
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run pkg-config: {e}"))?;
+    let out = Command::new("pkg-config").args(args).output().map_err(|e| format!("cannot run pkg-config: {e}"))?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
@@ -31,18 +28,12 @@ fn locate() -> Install {
     println!("cargo:rerun-if-env-changed=WIRESHARK_INCLUDE_DIRS");
     println!("cargo:rerun-if-env-changed=WIRESHARK_LIB_DIRS");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
-    let libs = vec![
-        "wireshark".to_owned(),
-        "wsutil".to_owned(),
-        "glib-2.0".to_owned(),
-    ];
+    let libs = vec!["wireshark".to_owned(), "wsutil".to_owned(), "glib-2.0".to_owned()];
     if let Ok(dirs) = env::var("WIRESHARK_INCLUDE_DIRS") {
         let lib_dirs = env::var("WIRESHARK_LIB_DIRS").unwrap_or_default();
         return Install {
             include_dirs: env::split_paths(&dirs).collect(),
-            lib_dirs: env::split_paths(&lib_dirs)
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect(),
+            lib_dirs: env::split_paths(&lib_dirs).filter(|p| !p.as_os_str().is_empty()).collect(),
             libs,
         };
     }
@@ -51,16 +42,8 @@ fn locate() -> Install {
     });
     let ldflags = pkg_config(&["--libs", "wireshark >= 4.0"]).unwrap_or_default();
     Install {
-        include_dirs: cflags
-            .split_whitespace()
-            .filter_map(|f| f.strip_prefix("-I"))
-            .map(PathBuf::from)
-            .collect(),
-        lib_dirs: ldflags
-            .split_whitespace()
-            .filter_map(|f| f.strip_prefix("-L"))
-            .map(PathBuf::from)
-            .collect(),
+        include_dirs: cflags.split_whitespace().filter_map(|f| f.strip_prefix("-I")).map(PathBuf::from).collect(),
+        lib_dirs: ldflags.split_whitespace().filter_map(|f| f.strip_prefix("-L")).map(PathBuf::from).collect(),
         libs,
     }
 }
@@ -77,10 +60,7 @@ fn header_version(include_dirs: &[PathBuf]) -> (u32, u32) {
                     .find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse::<u32>()))
                     .and_then(Result::ok)
             };
-            if let (Some(major), Some(minor)) = (
-                field("WIRESHARK_VERSION_MAJOR "),
-                field("WIRESHARK_VERSION_MINOR "),
-            ) {
+            if let (Some(major), Some(minor)) = (field("WIRESHARK_VERSION_MAJOR "), field("WIRESHARK_VERSION_MINOR ")) {
                 return (major, minor);
             }
         }
@@ -113,12 +93,7 @@ fn main() {
 
     let mut builder = bindgen::Builder::default()
         .header("wrapper.h")
-        .clang_args(
-            install
-                .include_dirs
-                .iter()
-                .map(|d| format!("-I{}", d.display())),
-        )
+        .clang_args(install.include_dirs.iter().map(|d| format!("-I{}", d.display())))
         // Only what the plugin calls or hands to epan: anything more invites symbols libwireshark lacks.
         .allowlist_function("proto_register_plugin")
         .allowlist_function("proto_register_protocol")
@@ -172,11 +147,7 @@ fn main() {
     if let Ok(target) = env::var("TARGET") {
         builder = builder.clang_arg(format!("--target={target}"));
     }
-    let bindings = builder
-        .generate()
-        .expect("bindgen over the Wireshark headers");
+    let bindings = builder.generate().expect("bindgen over the Wireshark headers");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
-    bindings
-        .write_to_file(out.join("bindings.rs"))
-        .expect("write bindings.rs");
+    bindings.write_to_file(out.join("bindings.rs")).expect("write bindings.rs");
 }

@@ -19,9 +19,7 @@ static SESSION: Lazy<Mutex<Session>> = Lazy::new(|| Mutex::new(Session::new()));
 
 fn session() -> MutexGuard<'static, Session> {
     // A panic while holding the lock leaves state that is still memory-safe; keep going.
-    SESSION
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    SESSION.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub fn reset() {
@@ -48,12 +46,7 @@ pub unsafe extern "C" fn postdissector(
 
 fn verdict_for(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info) -> Option<Arc<FrameVerdict>> {
     // SAFETY: `pinfo` is valid for this call; the shim only reads it.
-    let (visited, frame) = unsafe {
-        (
-            shim::dcomauth_visited(pinfo) != 0,
-            shim::dcomauth_frame_num(pinfo),
-        )
-    };
+    let (visited, frame) = unsafe { (shim::dcomauth_visited(pinfo) != 0, shim::dcomauth_frame_num(pinfo)) };
     if visited {
         return session().replay(frame);
     }
@@ -75,22 +68,9 @@ fn verdict_for(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info) -> Option<Ar
         let frame_bytes = slice(bytes, len)?;
         let mut rlen = 0u32;
         let rbytes = shim::dcomauth_reassembled_tcp(pinfo, &mut rlen);
-        (
-            frame_bytes,
-            slice(rbytes, rlen),
-            shim::dcomauth_abs_time_ns(pinfo),
-        )
+        (frame_bytes, slice(rbytes, rlen), shim::dcomauth_abs_time_ns(pinfo))
     };
-    let input = FrameInput {
-        frame,
-        time_ns,
-        stream,
-        src,
-        dst,
-        frame_bytes,
-        reassembled,
-        has_dcerpc,
-    };
+    let input = FrameInput { frame, time_ns, stream, src, dst, frame_bytes, reassembled, has_dcerpc };
     session().first_pass(&input)
 }
 
@@ -114,28 +94,12 @@ fn endpoints(pinfo: *mut ws::packet_info) -> Option<(Endpoint, Endpoint)> {
     let (mut src, mut dst) = ([0u8; 16], [0u8; 16]);
     let (mut sport, mut dport) = (0u16, 0u16);
     // SAFETY: 16-byte out buffers as the shim requires.
-    let family = unsafe {
-        shim::dcomauth_tcp_endpoints(
-            pinfo,
-            src.as_mut_ptr(),
-            dst.as_mut_ptr(),
-            &mut sport,
-            &mut dport,
-        )
-    };
+    let family =
+        unsafe { shim::dcomauth_tcp_endpoints(pinfo, src.as_mut_ptr(), dst.as_mut_ptr(), &mut sport, &mut dport) };
     let addr = |b: [u8; 16]| match family {
         4 => Some(IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]))),
         6 => Some(IpAddr::V6(Ipv6Addr::from(b))),
         _ => None,
     };
-    Some((
-        Endpoint {
-            addr: addr(src)?,
-            port: sport,
-        },
-        Endpoint {
-            addr: addr(dst)?,
-            port: dport,
-        },
-    ))
+    Some((Endpoint { addr: addr(src)?, port: sport }, Endpoint { addr: addr(dst)?, port: dport }))
 }

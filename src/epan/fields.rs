@@ -56,34 +56,13 @@ const HEX: c_int = ws::field_display_e_BASE_HEX as c_int;
 
 macro_rules! field {
     ($hf:ident, $name:literal, $abbrev:literal, $kind:ident, $display:expr, $blurb:literal) => {
-        FieldSpec {
-            hf: Hf::$hf,
-            name: $name,
-            abbrev: $abbrev,
-            kind: ftenum::$kind,
-            display: $display,
-            blurb: $blurb,
-        }
+        FieldSpec { hf: Hf::$hf, name: $name, abbrev: $abbrev, kind: ftenum::$kind, display: $display, blurb: $blurb }
     };
 }
 
 const FIELDS: [FieldSpec; HF_COUNT] = [
-    field!(
-        Stream,
-        c"TCP stream",
-        c"dcomauth.stream",
-        FT_UINT32,
-        DEC,
-        c"tcp.stream of the association"
-    ),
-    field!(
-        Pdu,
-        c"DCE/RPC PDU",
-        c"dcomauth.pdu",
-        FT_STRING,
-        NONE,
-        c"One DCE/RPC PDU of this frame"
-    ),
+    field!(Stream, c"TCP stream", c"dcomauth.stream", FT_UINT32, DEC, c"tcp.stream of the association"),
+    field!(Pdu, c"DCE/RPC PDU", c"dcomauth.pdu", FT_STRING, NONE, c"One DCE/RPC PDU of this frame"),
     field!(
         Identity,
         c"Identity",
@@ -132,14 +111,7 @@ const FIELDS: [FieldSpec; HF_COUNT] = [
         NONE,
         c"The capture started mid-association; an earlier identity may exist"
     ),
-    field!(
-        Security,
-        c"Security context",
-        c"dcomauth.security",
-        FT_STRING,
-        NONE,
-        c"auth_context_id, package and level"
-    ),
+    field!(Security, c"Security context", c"dcomauth.security", FT_STRING, NONE, c"auth_context_id, package and level"),
     field!(
         AuthContextId,
         c"auth_context_id",
@@ -148,14 +120,7 @@ const FIELDS: [FieldSpec; HF_COUNT] = [
         DEC,
         c"Security context of this PDU"
     ),
-    field!(
-        AuthType,
-        c"Authentication package",
-        c"dcomauth.auth_type",
-        FT_STRING,
-        NONE,
-        c"NTLMSSP, SPNEGO, Kerberos …"
-    ),
+    field!(AuthType, c"Authentication package", c"dcomauth.auth_type", FT_STRING, NONE, c"NTLMSSP, SPNEGO, Kerberos …"),
     field!(
         AuthLevel,
         c"Authentication level",
@@ -164,46 +129,11 @@ const FIELDS: [FieldSpec; HF_COUNT] = [
         NONE,
         c"connect, packet integrity, packet privacy …"
     ),
-    field!(
-        Interface,
-        c"Interface",
-        c"dcomauth.interface",
-        FT_STRING,
-        NONE,
-        c"Interface of the presentation context"
-    ),
-    field!(
-        InterfaceUuid,
-        c"Interface UUID",
-        c"dcomauth.interface.uuid",
-        FT_STRING,
-        NONE,
-        c"Abstract syntax UUID"
-    ),
-    field!(
-        CtxId,
-        c"Presentation context",
-        c"dcomauth.ctx_id",
-        FT_UINT16,
-        DEC,
-        c"p_cont_id"
-    ),
-    field!(
-        CallId,
-        c"Call ID",
-        c"dcomauth.call_id",
-        FT_UINT32,
-        DEC,
-        c"call_id of the PDU"
-    ),
-    field!(
-        Opnum,
-        c"Opnum",
-        c"dcomauth.opnum",
-        FT_UINT16,
-        DEC,
-        c"Operation number of the call"
-    ),
+    field!(Interface, c"Interface", c"dcomauth.interface", FT_STRING, NONE, c"Interface of the presentation context"),
+    field!(InterfaceUuid, c"Interface UUID", c"dcomauth.interface.uuid", FT_STRING, NONE, c"Abstract syntax UUID"),
+    field!(CtxId, c"Presentation context", c"dcomauth.ctx_id", FT_UINT16, DEC, c"p_cont_id"),
+    field!(CallId, c"Call ID", c"dcomauth.call_id", FT_UINT32, DEC, c"call_id of the PDU"),
+    field!(Opnum, c"Opnum", c"dcomauth.opnum", FT_UINT16, DEC, c"Operation number of the call"),
     field!(
         History,
         c"Earlier associations",
@@ -212,14 +142,7 @@ const FIELDS: [FieldSpec; HF_COUNT] = [
         NONE,
         c"Earlier associations between the same client and server"
     ),
-    field!(
-        HistoryEarlier,
-        c"Earlier associations of this pair",
-        c"dcomauth.history.earlier",
-        FT_UINT32,
-        DEC,
-        c""
-    ),
+    field!(HistoryEarlier, c"Earlier associations of this pair", c"dcomauth.history.earlier", FT_UINT32, DEC, c""),
     field!(
         HistoryWithChange,
         c"Earlier associations with an identity change",
@@ -268,22 +191,8 @@ const FIELDS: [FieldSpec; HF_COUNT] = [
         NONE,
         c"Frame of the request this fault answers"
     ),
-    field!(
-        Status,
-        c"Status",
-        c"dcomauth.status",
-        FT_UINT32,
-        HEX,
-        c"Fault status"
-    ),
-    field!(
-        Hresult,
-        c"Client HRESULT",
-        c"dcomauth.hresult",
-        FT_UINT32,
-        HEX,
-        c"HRESULT the COM client sees"
-    ),
+    field!(Status, c"Status", c"dcomauth.status", FT_UINT32, HEX, c"Fault status"),
+    field!(Hresult, c"Client HRESULT", c"dcomauth.hresult", FT_UINT32, HEX, c"HRESULT the COM client sees"),
     field!(
         SinceChangeMs,
         c"Time since change (ms)",
@@ -379,13 +288,7 @@ pub fn register() -> c_int {
             .iter()
             .map(|f| ws::hf_register_info {
                 p_id: addr_of_mut!(HF[f.hf as usize]),
-                hfinfo: header(
-                    f.name.as_ptr(),
-                    f.abbrev.as_ptr(),
-                    f.kind,
-                    f.display,
-                    f.blurb.as_ptr(),
-                ),
+                hfinfo: header(f.name.as_ptr(), f.abbrev.as_ptr(), f.kind, f.display, f.blurb.as_ptr()),
             })
             .collect();
         let hfs = Box::leak(hfs.into_boxed_slice());

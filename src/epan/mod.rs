@@ -40,14 +40,8 @@ pub extern "C" fn register_handoff() {
     guard((), || {
         // SAFETY: lookups by static NUL-terminated names.
         unsafe {
-            PROTO_DCERPC.store(
-                ws::proto_get_id_by_filter_name(c"dcerpc".as_ptr()),
-                Ordering::Relaxed,
-            );
-            PROTO_TCP.store(
-                ws::proto_get_id_by_filter_name(c"tcp".as_ptr()),
-                Ordering::Relaxed,
-            );
+            PROTO_DCERPC.store(ws::proto_get_id_by_filter_name(c"dcerpc".as_ptr()), Ordering::Relaxed);
+            PROTO_TCP.store(ws::proto_get_id_by_filter_name(c"tcp".as_ptr()), Ordering::Relaxed);
         }
     })
 }

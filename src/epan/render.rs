@@ -46,23 +46,9 @@ impl Tree {
         let label = c(label);
         let mut sub: *mut ws::proto_tree = null_mut();
         // SAFETY: as for `text`; `sub` receives the subtree (NULL when there is no tree).
-        let item = unsafe {
-            shim::dcomauth_add_subtree_label(
-                self.node,
-                hf(f),
-                self.tvb,
-                label.as_ptr(),
-                ett(e),
-                &mut sub,
-            )
-        };
-        (
-            Tree {
-                tvb: self.tvb,
-                node: sub,
-            },
-            item,
-        )
+        let item =
+            unsafe { shim::dcomauth_add_subtree_label(self.node, hf(f), self.tvb, label.as_ptr(), ett(e), &mut sub) };
+        (Tree { tvb: self.tvb, node: sub }, item)
     }
 }
 
@@ -130,10 +116,7 @@ fn pdu(t: &Tree, p: &PduView) {
             }
         }
         None => {
-            generated(t.text(
-                Hf::Identity,
-                "(not visible: unauthenticated, Kerberos or not yet seen)",
-            ));
+            generated(t.text(Hf::Identity, "(not visible: unauthenticated, Kerberos or not yet seen)"));
         }
     }
     generated(t.boolean(Hf::IdentityChanged, p.changed));
@@ -164,20 +147,14 @@ fn pdu(t: &Tree, p: &PduView) {
     if let Some(iface) = &p.interface {
         let uuid = iface.uuid.to_string();
         let name = names::interface_name(&iface.uuid).unwrap_or("unknown interface");
-        let label = format!(
-            "{name} ({uuid}) v{}.{}, ctx {}",
-            iface.version, iface.version_minor, iface.ctx_id
-        );
+        let label = format!("{name} ({uuid}) v{}.{}, ctx {}", iface.version, iface.version_minor, iface.ctx_id);
         generated(t.text(Hf::Interface, &label));
         generated(t.text(Hf::InterfaceUuid, &uuid));
         generated(t.uint(Hf::CtxId, u32::from(iface.ctx_id)));
     }
     let h = &p.history;
     if h.earlier > 0 {
-        let mut label = format!(
-            "{} earlier association(s) of this client and server",
-            h.earlier
-        );
+        let mut label = format!("{} earlier association(s) of this client and server", h.earlier);
         if h.with_change > 0 {
             label.push_str(&format!(", {} with an identity change", h.with_change));
         }
@@ -203,12 +180,7 @@ fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &
             generated(t.uint(Hf::BaselineFrame, *baseline_frame));
             Ei::IdentityChange
         }
-        Finding::FaultAfterChange {
-            rejection,
-            call_frame,
-            change_frame,
-            ..
-        } => {
+        Finding::FaultAfterChange { rejection, call_frame, change_frame, .. } => {
             if let Rejection::Fault(status) = rejection {
                 generated(t.uint(Hf::Status, *status));
                 generated(t.uint(Hf::Hresult, hresult_of(*status)));
@@ -217,12 +189,7 @@ fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &
             generated(t.uint(Hf::ChangeFrame, *change_frame));
             Ei::FaultAfterChange
         }
-        Finding::AbortAfterChange {
-            since_change_ns,
-            change_frame,
-            last_fault_frame,
-            ..
-        } => {
+        Finding::AbortAfterChange { since_change_ns, change_frame, last_fault_frame, .. } => {
             generated(t.uint(Hf::ChangeFrame, *change_frame));
             if let Some(frame) = last_fault_frame {
                 generated(t.uint(Hf::FaultFrame, *frame));
@@ -230,11 +197,7 @@ fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &
             generated(t.double(Hf::SinceChangeMs, *since_change_ns as f64 / 1e6));
             Ei::AbortAfterChange
         }
-        Finding::AbortAfterFault {
-            last_fault_frame,
-            status,
-            ..
-        } => {
+        Finding::AbortAfterFault { last_fault_frame, status, .. } => {
             generated(t.uint(Hf::FaultFrame, *last_fault_frame));
             generated(t.uint(Hf::Status, *status));
             Ei::AbortAfterFault

@@ -15,11 +15,7 @@ extern "C" {
         src_port: *mut u16,
         dst_port: *mut u16,
     ) -> c_int;
-    pub fn dcomauth_tcp_stream(
-        pinfo: *mut packet_info,
-        proto_tcp: c_int,
-        stream: *mut u32,
-    ) -> c_int;
+    pub fn dcomauth_tcp_stream(pinfo: *mut packet_info, proto_tcp: c_int, stream: *mut u32) -> c_int;
     pub fn dcomauth_tvb_bytes(tvb: *mut tvbuff_t, len: *mut u32) -> *const u8;
     pub fn dcomauth_reassembled_tcp(pinfo: *mut packet_info, len: *mut u32) -> *const u8;
     pub fn dcomauth_add_text(
@@ -28,24 +24,9 @@ extern "C" {
         tvb: *mut tvbuff_t,
         value: *const c_char,
     ) -> *mut proto_item;
-    pub fn dcomauth_add_uint(
-        tree: *mut proto_tree,
-        hf: c_int,
-        tvb: *mut tvbuff_t,
-        value: u32,
-    ) -> *mut proto_item;
-    pub fn dcomauth_add_bool(
-        tree: *mut proto_tree,
-        hf: c_int,
-        tvb: *mut tvbuff_t,
-        value: c_int,
-    ) -> *mut proto_item;
-    pub fn dcomauth_add_double(
-        tree: *mut proto_tree,
-        hf: c_int,
-        tvb: *mut tvbuff_t,
-        value: f64,
-    ) -> *mut proto_item;
+    pub fn dcomauth_add_uint(tree: *mut proto_tree, hf: c_int, tvb: *mut tvbuff_t, value: u32) -> *mut proto_item;
+    pub fn dcomauth_add_bool(tree: *mut proto_tree, hf: c_int, tvb: *mut tvbuff_t, value: c_int) -> *mut proto_item;
+    pub fn dcomauth_add_double(tree: *mut proto_tree, hf: c_int, tvb: *mut tvbuff_t, value: f64) -> *mut proto_item;
     pub fn dcomauth_add_subtree_label(
         tree: *mut proto_tree,
         hf_text: c_int,
@@ -56,11 +37,5 @@ extern "C" {
     ) -> *mut proto_item;
     pub fn dcomauth_append_text(item: *mut proto_item, text: *const c_char);
     pub fn dcomauth_set_generated(item: *mut proto_item);
-    pub fn dcomauth_set_hidden(item: *mut proto_item);
-    pub fn dcomauth_expert(
-        pinfo: *mut packet_info,
-        item: *mut proto_item,
-        ei: *mut expert_field,
-        text: *const c_char,
-    );
+    pub fn dcomauth_expert(pinfo: *mut packet_info, item: *mut proto_item, ei: *mut expert_field, text: *const c_char);
 }

@@ -1,6 +1,14 @@
 //! DCE/RPC connection-oriented PDUs (C706 ch. 12, MS-RPCE 2.2.2), including the sec_trailer.
 //!
-//! CONTRACT (filled in by the parser work): types and signatures below are what `track` uses.
+//! Every integer after `packed_drep` (header lengths, call_id, body fields, the sec_trailer's
+//! auth_context_id) is read in the byte order the sender declared in `packed_drep[0]`.
+use std::fmt;
+use std::str::FromStr;
+
+use nom::bytes::complete::take;
+use nom::number::complete::{u16 as nom_u16, u32 as nom_u32, u8 as nom_u8};
+use nom::number::Endianness;
+use nom::IResult;
 
 /// Byte order of the header's integers and of the body's, from `packed_drep[0]` bit 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,9 +17,106 @@ pub enum ByteOrder {
     Little,
 }
 
+impl ByteOrder {
+    fn endianness(self) -> Endianness {
+        match self {
+            ByteOrder::Big => Endianness::Big,
+            ByteOrder::Little => Endianness::Little,
+        }
+    }
+}
+
 /// A UUID stored in its canonical field order (as printed), whatever the wire byte order was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Uuid(pub [u8; 16]);
+
+/// A string that is not a UUID in the `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidUuid;
+
+impl Uuid {
+    /// The nil UUID (all zero).
+    pub const NIL: Uuid = Uuid([0; 16]);
+
+    /// Builds a UUID from its printed fields, e.g. `(0x000001a0, 0, 0, [0xc0, 0, 0, 0, 0, 0, 0, 0x46])`.
+    pub const fn from_fields(d1: u32, d2: u16, d3: u16, d4: [u8; 8]) -> Uuid {
+        let a = d1.to_be_bytes();
+        let b = d2.to_be_bytes();
+        let c = d3.to_be_bytes();
+        Uuid([a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d4[0], d4[1], d4[2], d4[3], d4[4], d4[5], d4[6], d4[7]])
+    }
+
+    /// Parses the printed form (either case); usable in `const` tables.
+    pub const fn parse(s: &str) -> Option<Uuid> {
+        let mut rest = s.as_bytes();
+        if rest.len() != 36 {
+            return None;
+        }
+        let mut acc: u128 = 0;
+        let mut pos = 0;
+        while pos < 36 {
+            // Dashes sit at fixed positions; hex pairs never straddle them.
+            if pos == 8 || pos == 13 || pos == 18 || pos == 23 {
+                match rest {
+                    [b'-', tail @ ..] => rest = tail,
+                    _ => return None,
+                }
+                pos += 1;
+                continue;
+            }
+            let (hi, lo, tail) = match rest {
+                [hi, lo, tail @ ..] => (*hi, *lo, tail),
+                _ => return None,
+            };
+            let (Some(hi), Some(lo)) = (hex_digit(hi), hex_digit(lo)) else {
+                return None;
+            };
+            acc = (acc << 8) | ((hi << 4) | lo) as u128;
+            rest = tail;
+            pos += 2;
+        }
+        Some(Uuid(acc.to_be_bytes()))
+    }
+
+    /// Reads a UUID as NDR marshals it: u32, u16, u16 in `order`, then 8 bytes as they are.
+    pub fn from_wire(bytes: &[u8], order: ByteOrder) -> Option<Uuid> {
+        wire_uuid(bytes, order).ok().map(|(_, u)| u)
+    }
+
+    pub fn is_nil(&self) -> bool {
+        self.0 == [0; 16]
+    }
+}
+
+const fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Display for Uuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, byte) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Uuid {
+    type Err = InvalidUuid;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let trimmed = s.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(s);
+        Uuid::parse(trimmed).ok_or(InvalidUuid)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyntaxId {
@@ -35,6 +140,59 @@ pub enum PacketType {
     CoCancel,
     Orphaned,
 }
+
+impl PacketType {
+    /// The connection-oriented ptype numbers (C706 12.6.4, MS-RPCE 2.2.2.1); others are not ours.
+    pub fn from_u8(v: u8) -> Option<PacketType> {
+        Some(match v {
+            0 => PacketType::Request,
+            2 => PacketType::Response,
+            3 => PacketType::Fault,
+            11 => PacketType::Bind,
+            12 => PacketType::BindAck,
+            13 => PacketType::BindNak,
+            14 => PacketType::AlterContext,
+            15 => PacketType::AlterContextResp,
+            16 => PacketType::Auth3,
+            17 => PacketType::Shutdown,
+            18 => PacketType::CoCancel,
+            19 => PacketType::Orphaned,
+            _ => return None,
+        })
+    }
+
+    pub fn to_u8(self) -> u8 {
+        match self {
+            PacketType::Request => 0,
+            PacketType::Response => 2,
+            PacketType::Fault => 3,
+            PacketType::Bind => 11,
+            PacketType::BindAck => 12,
+            PacketType::BindNak => 13,
+            PacketType::AlterContext => 14,
+            PacketType::AlterContextResp => 15,
+            PacketType::Auth3 => 16,
+            PacketType::Shutdown => 17,
+            PacketType::CoCancel => 18,
+            PacketType::Orphaned => 19,
+        }
+    }
+}
+
+/// pfc_flags bits (C706 12.6.3.1, MS-RPCE 2.2.2.3).
+pub const PFC_FIRST_FRAG: u8 = 0x01;
+pub const PFC_LAST_FRAG: u8 = 0x02;
+/// On bind/alter_context this bit is PFC_SUPPORT_HEADER_SIGN instead of pending-cancel.
+pub const PFC_PENDING_CANCEL: u8 = 0x04;
+pub const PFC_CONC_MPX: u8 = 0x10;
+pub const PFC_DID_NOT_EXECUTE: u8 = 0x20;
+pub const PFC_MAYBE: u8 = 0x40;
+pub const PFC_OBJECT_UUID: u8 = 0x80;
+
+/// Size of the common header every connection-oriented PDU starts with.
+pub const HEADER_LEN: usize = 16;
+/// Size of the sec_trailer that precedes the auth token.
+pub const SEC_TRAILER_LEN: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -158,12 +316,787 @@ pub enum Error {
     Malformed,
 }
 
+/// nom with a unit error: the callers only need "did not fit", and it costs nothing.
+type Res<'a, T> = IResult<&'a [u8], T, ()>;
+
+fn rd_u8(i: &[u8]) -> Res<'_, u8> {
+    nom_u8(i)
+}
+
+fn rd_u16(i: &[u8], order: ByteOrder) -> Res<'_, u16> {
+    nom_u16(order.endianness())(i)
+}
+
+fn rd_u32(i: &[u8], order: ByteOrder) -> Res<'_, u32> {
+    nom_u32(order.endianness())(i)
+}
+
+fn skip(i: &[u8], n: usize) -> Res<'_, ()> {
+    let (i, _) = take(n)(i)?;
+    Ok((i, ()))
+}
+
+fn wire_uuid(i: &[u8], order: ByteOrder) -> Res<'_, Uuid> {
+    let (i, d1) = rd_u32(i, order)?;
+    let (i, d2) = rd_u16(i, order)?;
+    let (i, d3) = rd_u16(i, order)?;
+    let (i, d4) = take(8usize)(i)?;
+    let d4: [u8; 8] = d4.try_into().map_err(|_| nom::Err::Error(()))?;
+    Ok((i, Uuid::from_fields(d1, d2, d3, d4)))
+}
+
+/// p_syntax_id_t: the u32 `if_version` carries the major version in its low 16 bits.
+fn syntax_id(i: &[u8], order: ByteOrder) -> Res<'_, SyntaxId> {
+    let (i, uuid) = wire_uuid(i, order)?;
+    let (i, v) = rd_u32(i, order)?;
+    let version = (v & 0xffff) as u16;
+    let version_minor = (v >> 16) as u16;
+    Ok((i, SyntaxId { uuid, version, version_minor }))
+}
+
+/// Rejects bytes that cannot start a connection-oriented PDU, looking only at what is present.
+fn check_prefix(input: &[u8]) -> Result<(), Error> {
+    if let Some(&vers) = input.first() {
+        if vers != 5 {
+            return Err(Error::NotDceRpc);
+        }
+    }
+    if let Some(&minor) = input.get(1) {
+        if minor > 1 {
+            return Err(Error::NotDceRpc);
+        }
+    }
+    if let Some(&drep0) = input.get(4) {
+        // High nibble: integer order (0 big, 1 little); low nibble: character set (ASCII/EBCDIC).
+        if drep0 >> 4 > 1 || drep0 & 0x0f > 1 {
+            return Err(Error::NotDceRpc);
+        }
+    }
+    if let Some(&drep1) = input.get(5) {
+        // IEEE, VAX, Cray, IBM.
+        if drep1 > 3 {
+            return Err(Error::NotDceRpc);
+        }
+    }
+    if let Some(&ptype) = input.get(2) {
+        if PacketType::from_u8(ptype).is_none() {
+            return Err(Error::UnknownPacketType(ptype));
+        }
+    }
+    Ok(())
+}
+
 /// Parses one header; checks rpc_vers 5, minor 0/1, a known ptype, a sane drep and frag_length >= 16.
-pub fn parse_header(_input: &[u8]) -> Result<Header, Error> {
-    unimplemented!("contract")
+pub fn parse_header(input: &[u8]) -> Result<Header, Error> {
+    check_prefix(input)?;
+    let bytes = input.get(..HEADER_LEN).ok_or(Error::Incomplete { needed: HEADER_LEN })?;
+    let (_, raw) = raw_header(bytes).map_err(|_| Error::Incomplete { needed: HEADER_LEN })?;
+    let ptype = PacketType::from_u8(raw.ptype).ok_or(Error::UnknownPacketType(raw.ptype))?;
+    let frag = usize::from(raw.frag_length);
+    if frag < HEADER_LEN {
+        return Err(Error::BadLength);
+    }
+    // The token, its sec_trailer and the header must all fit in the fragment.
+    if raw.auth_length > 0 && HEADER_LEN + SEC_TRAILER_LEN + usize::from(raw.auth_length) > frag {
+        return Err(Error::BadLength);
+    }
+    Ok(Header {
+        rpc_vers_minor: raw.rpc_vers_minor,
+        ptype,
+        pfc_flags: raw.pfc_flags,
+        byte_order: raw.byte_order,
+        frag_length: raw.frag_length,
+        auth_length: raw.auth_length,
+        call_id: raw.call_id,
+    })
+}
+
+/// The 16 header bytes as read, before any check beyond the prefix ones.
+struct RawHeader {
+    rpc_vers_minor: u8,
+    ptype: u8,
+    pfc_flags: u8,
+    byte_order: ByteOrder,
+    frag_length: u16,
+    auth_length: u16,
+    call_id: u32,
+}
+
+fn raw_header(i: &[u8]) -> Res<'_, RawHeader> {
+    let (i, _rpc_vers) = rd_u8(i)?;
+    let (i, rpc_vers_minor) = rd_u8(i)?;
+    let (i, ptype) = rd_u8(i)?;
+    let (i, pfc_flags) = rd_u8(i)?;
+    let (i, drep0) = rd_u8(i)?;
+    // drep[1] is the float format (checked in check_prefix), drep[2..4] are reserved.
+    let (i, ()) = skip(i, 3)?;
+    let byte_order = if drep0 >> 4 == 1 { ByteOrder::Little } else { ByteOrder::Big };
+    let (i, frag_length) = rd_u16(i, byte_order)?;
+    let (i, auth_length) = rd_u16(i, byte_order)?;
+    let (i, call_id) = rd_u32(i, byte_order)?;
+    Ok((i, RawHeader { rpc_vers_minor, ptype, pfc_flags, byte_order, frag_length, auth_length, call_id }))
 }
 
 /// Parses one whole PDU from the start of `input`; returns it and the bytes it used (`frag_length`).
-pub fn parse_pdu(_input: &[u8]) -> Result<(Pdu<'_>, usize), Error> {
-    unimplemented!("contract")
+pub fn parse_pdu(input: &[u8]) -> Result<(Pdu<'_>, usize), Error> {
+    let header = parse_header(input)?;
+    let frag = usize::from(header.frag_length);
+    let pdu = input.get(..frag).ok_or(Error::Incomplete { needed: frag })?;
+    let (body_end, auth) = split_auth(pdu, &header)?;
+    let body_bytes = pdu.get(HEADER_LEN..body_end).ok_or(Error::Malformed)?;
+    let pad = auth.map_or(0, |a| usize::from(a.trailer.auth_pad_length));
+    let body = parse_body(&header, body_bytes, pad)?;
+    Ok((Pdu { header, body, auth }, frag))
+}
+
+/// Splits off the sec_trailer and token at the end of the fragment; returns where the body ends.
+fn split_auth<'a>(pdu: &'a [u8], header: &Header) -> Result<(usize, Option<Auth<'a>>), Error> {
+    if header.auth_length == 0 {
+        return Ok((pdu.len(), None));
+    }
+    let token_start = pdu.len().checked_sub(usize::from(header.auth_length)).ok_or(Error::BadLength)?;
+    let trailer_start = token_start.checked_sub(SEC_TRAILER_LEN).ok_or(Error::BadLength)?;
+    if trailer_start < HEADER_LEN {
+        return Err(Error::BadLength);
+    }
+    let trailer_bytes = pdu.get(trailer_start..token_start).ok_or(Error::BadLength)?;
+    let token = pdu.get(token_start..).ok_or(Error::BadLength)?;
+    let trailer = sec_trailer(trailer_bytes, header.byte_order).map_err(|_| Error::Malformed)?;
+    Ok((trailer_start, Some(Auth { trailer, token })))
+}
+
+fn sec_trailer(i: &[u8], order: ByteOrder) -> Result<SecTrailer, nom::Err<()>> {
+    let (i, auth_type) = rd_u8(i)?;
+    let (i, auth_level) = rd_u8(i)?;
+    let (i, auth_pad_length) = rd_u8(i)?;
+    let (i, _reserved) = rd_u8(i)?;
+    let (_, auth_context_id) = rd_u32(i, order)?;
+    Ok(SecTrailer { auth_type, auth_level, auth_pad_length, auth_context_id })
+}
+
+/// `body` runs from the end of the header to the sec_trailer (or the end of the fragment).
+fn parse_body<'a>(header: &Header, body: &'a [u8], auth_pad: usize) -> Result<Body<'a>, Error> {
+    let order = header.byte_order;
+    let malformed = |_| Error::Malformed;
+    Ok(match header.ptype {
+        PacketType::Request => {
+            let object = header.pfc_flags & PFC_OBJECT_UUID != 0;
+            Body::Request(request(body, order, object, auth_pad)?)
+        }
+        PacketType::Response => Body::Response(response(body, order, auth_pad)?),
+        PacketType::Fault => Body::Fault(fault(body, order).map_err(malformed)?),
+        PacketType::Bind => Body::Bind(bind(body, order).map_err(malformed)?),
+        PacketType::AlterContext => Body::AlterContext(bind(body, order).map_err(malformed)?),
+        PacketType::BindAck => Body::BindAck(bind_ack(body, order).map_err(malformed)?),
+        PacketType::AlterContextResp => Body::AlterContextResp(bind_ack(body, order).map_err(malformed)?),
+        PacketType::BindNak => {
+            let (_, reject_reason) = rd_u16(body, order).map_err(malformed)?;
+            Body::BindNak(BindNak { reject_reason })
+        }
+        // auth3 carries 4 pad bytes before the trailer; nothing else of interest.
+        PacketType::Auth3 => Body::Auth3,
+        PacketType::Shutdown => Body::Shutdown,
+        PacketType::CoCancel => Body::CoCancel,
+        PacketType::Orphaned => Body::Orphaned,
+    })
+}
+
+/// Stub data ends before the auth padding that aligns the sec_trailer.
+fn stub_without_pad(rest: &[u8], auth_pad: usize) -> Result<&[u8], Error> {
+    let end = rest.len().checked_sub(auth_pad).ok_or(Error::Malformed)?;
+    rest.get(..end).ok_or(Error::Malformed)
+}
+
+fn request(body: &[u8], order: ByteOrder, has_object: bool, auth_pad: usize) -> Result<Request<'_>, Error> {
+    let fields = |i| -> Res<'_, (u32, u16, u16, Option<Uuid>)> {
+        let (i, alloc_hint) = rd_u32(i, order)?;
+        let (i, ctx_id) = rd_u16(i, order)?;
+        let (i, opnum) = rd_u16(i, order)?;
+        let (i, object) = if has_object {
+            let (i, u) = wire_uuid(i, order)?;
+            (i, Some(u))
+        } else {
+            (i, None)
+        };
+        Ok((i, (alloc_hint, ctx_id, opnum, object)))
+    };
+    let (rest, (alloc_hint, ctx_id, opnum, object)) = fields(body).map_err(|_| Error::Malformed)?;
+    let stub = stub_without_pad(rest, auth_pad)?;
+    Ok(Request { alloc_hint, ctx_id, opnum, object, stub })
+}
+
+fn response(body: &[u8], order: ByteOrder, auth_pad: usize) -> Result<Response<'_>, Error> {
+    let fields = |i| -> Res<'_, (u32, u16, u8)> {
+        let (i, alloc_hint) = rd_u32(i, order)?;
+        let (i, ctx_id) = rd_u16(i, order)?;
+        let (i, cancel_count) = rd_u8(i)?;
+        let (i, _reserved) = rd_u8(i)?;
+        Ok((i, (alloc_hint, ctx_id, cancel_count)))
+    };
+    let (rest, (alloc_hint, ctx_id, cancel_count)) = fields(body).map_err(|_| Error::Malformed)?;
+    let stub = stub_without_pad(rest, auth_pad)?;
+    Ok(Response { alloc_hint, ctx_id, cancel_count, stub })
+}
+
+fn fault(i: &[u8], order: ByteOrder) -> Result<Fault, nom::Err<()>> {
+    let (i, alloc_hint) = rd_u32(i, order)?;
+    let (i, ctx_id) = rd_u16(i, order)?;
+    let (i, cancel_count) = rd_u8(i)?;
+    // MS-RPCE calls this byte fault_flags (extended error info present); not needed here.
+    let (i, _reserved) = rd_u8(i)?;
+    let (_, status) = rd_u32(i, order)?;
+    Ok(Fault { alloc_hint, ctx_id, cancel_count, status })
+}
+
+/// Size of one p_cont_elem_t with a single transfer syntax: the least a context can take.
+const MIN_CONTEXT_LEN: usize = 4 + 20 + 20;
+const SYNTAX_LEN: usize = 20;
+const RESULT_LEN: usize = 4 + SYNTAX_LEN;
+
+fn bind(i: &[u8], order: ByteOrder) -> Result<Bind, nom::Err<()>> {
+    let (i, max_xmit_frag) = rd_u16(i, order)?;
+    let (i, max_recv_frag) = rd_u16(i, order)?;
+    let (i, assoc_group_id) = rd_u32(i, order)?;
+    let (i, n_context_elem) = rd_u8(i)?;
+    let (mut i, ()) = skip(i, 3)?;
+    let mut contexts = Vec::with_capacity(usize::from(n_context_elem).min(i.len() / MIN_CONTEXT_LEN));
+    for _ in 0..n_context_elem {
+        let (rest, ctx) = context_element(i, order)?;
+        contexts.push(ctx);
+        i = rest;
+    }
+    Ok(Bind { max_xmit_frag, max_recv_frag, assoc_group_id, contexts })
+}
+
+fn context_element(i: &[u8], order: ByteOrder) -> Res<'_, ContextElement> {
+    let (i, ctx_id) = rd_u16(i, order)?;
+    let (i, n_transfer_syn) = rd_u8(i)?;
+    let (i, _reserved) = rd_u8(i)?;
+    let (mut i, abstract_syntax) = syntax_id(i, order)?;
+    let mut transfer_syntaxes = Vec::with_capacity(usize::from(n_transfer_syn).min(i.len() / SYNTAX_LEN));
+    for _ in 0..n_transfer_syn {
+        let (rest, ts) = syntax_id(i, order)?;
+        transfer_syntaxes.push(ts);
+        i = rest;
+    }
+    Ok((i, ContextElement { ctx_id, abstract_syntax, transfer_syntaxes }))
+}
+
+fn bind_ack(i: &[u8], order: ByteOrder) -> Result<BindAck, nom::Err<()>> {
+    let (i, max_xmit_frag) = rd_u16(i, order)?;
+    let (i, max_recv_frag) = rd_u16(i, order)?;
+    let (i, assoc_group_id) = rd_u32(i, order)?;
+    let (i, sec_addr_len) = rd_u16(i, order)?;
+    let (i, _sec_addr) = take(usize::from(sec_addr_len))(i)?;
+    // The result list is 4-aligned relative to the start of the PDU, not of the body.
+    let end_of_addr = HEADER_LEN + 8 + 2 + usize::from(sec_addr_len);
+    let (i, ()) = skip(i, (4 - end_of_addr % 4) % 4)?;
+    let (i, n_results) = rd_u8(i)?;
+    let (mut i, ()) = skip(i, 3)?;
+    let mut results = Vec::with_capacity(usize::from(n_results).min(i.len() / RESULT_LEN));
+    for _ in 0..n_results {
+        let (rest, r) = context_result(i, order)?;
+        results.push(r);
+        i = rest;
+    }
+    Ok(BindAck { max_xmit_frag, max_recv_frag, assoc_group_id, results })
+}
+
+fn context_result(i: &[u8], order: ByteOrder) -> Res<'_, ContextResult> {
+    let (i, result) = rd_u16(i, order)?;
+    let (i, reason) = rd_u16(i, order)?;
+    let (i, transfer_syntax) = syntax_id(i, order)?;
+    Ok((i, ContextResult { result, reason, transfer_syntax }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NDR: &str = "8a885d04-1ceb-11c9-9fe8-08002b104860";
+    const IREMUNKNOWN2: &str = "00000143-0000-0000-c000-000000000046";
+    const ISYSTEMACTIVATOR: &str = "000001a0-0000-0000-c000-000000000046";
+
+    fn u(s: &str) -> Uuid {
+        s.parse().expect("test UUID literal")
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        let clean: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+        clean.chunks(2).map(|p| u8::from_str_radix(std::str::from_utf8(p).expect("ascii"), 16).expect("hex")).collect()
+    }
+
+    /// Writes integers in one byte order, the way a sender with that drep would.
+    struct W {
+        order: ByteOrder,
+        buf: Vec<u8>,
+    }
+
+    impl W {
+        fn new(order: ByteOrder) -> W {
+            W { order, buf: Vec::new() }
+        }
+        fn u8(&mut self, v: u8) -> &mut W {
+            self.buf.push(v);
+            self
+        }
+        fn u16(&mut self, v: u16) -> &mut W {
+            match self.order {
+                ByteOrder::Big => self.buf.extend_from_slice(&v.to_be_bytes()),
+                ByteOrder::Little => self.buf.extend_from_slice(&v.to_le_bytes()),
+            }
+            self
+        }
+        fn u32(&mut self, v: u32) -> &mut W {
+            match self.order {
+                ByteOrder::Big => self.buf.extend_from_slice(&v.to_be_bytes()),
+                ByteOrder::Little => self.buf.extend_from_slice(&v.to_le_bytes()),
+            }
+            self
+        }
+        fn bytes(&mut self, b: &[u8]) -> &mut W {
+            self.buf.extend_from_slice(b);
+            self
+        }
+        fn uuid(&mut self, id: &Uuid) -> &mut W {
+            let b = id.0;
+            let d1 = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+            let d2 = u16::from_be_bytes([b[4], b[5]]);
+            let d3 = u16::from_be_bytes([b[6], b[7]]);
+            self.u32(d1).u16(d2).u16(d3).bytes(&b[8..])
+        }
+        fn syntax(&mut self, id: &str, major: u16, minor: u16) -> &mut W {
+            let v = u32::from(major) | (u32::from(minor) << 16);
+            self.uuid(&u(id)).u32(v)
+        }
+    }
+
+    struct AuthSpec<'a> {
+        auth_type: u8,
+        level: u8,
+        pad: u8,
+        ctx_id: u32,
+        token: &'a [u8],
+    }
+
+    /// A whole PDU: header, body, then auth padding, sec_trailer and token when `auth` is set.
+    fn pdu(order: ByteOrder, ptype: u8, flags: u8, call_id: u32, body: &[u8], auth: Option<AuthSpec>) -> Vec<u8> {
+        let mut tail = W::new(order);
+        let mut auth_len = 0u16;
+        if let Some(a) = &auth {
+            tail.bytes(&vec![0xAA; usize::from(a.pad)]);
+            tail.u8(a.auth_type).u8(a.level).u8(a.pad).u8(0).u32(a.ctx_id).bytes(a.token);
+            auth_len = a.token.len() as u16;
+        }
+        let frag = (HEADER_LEN + body.len() + tail.buf.len()) as u16;
+        let drep0 = if order == ByteOrder::Little { 0x10 } else { 0x00 };
+        let mut w = W::new(order);
+        w.u8(5).u8(0).u8(ptype).u8(flags).bytes(&[drep0, 0, 0, 0]);
+        w.u16(frag).u16(auth_len).u32(call_id).bytes(body).bytes(&tail.buf);
+        w.buf
+    }
+
+    fn request_body(order: ByteOrder, ctx: u16, opnum: u16, object: Option<&str>, stub: &[u8]) -> Vec<u8> {
+        let mut w = W::new(order);
+        w.u32(stub.len() as u32).u16(ctx).u16(opnum);
+        if let Some(o) = object {
+            w.uuid(&u(o));
+        }
+        w.bytes(stub);
+        w.buf
+    }
+
+    fn bind_body(order: ByteOrder) -> Vec<u8> {
+        let mut w = W::new(order);
+        w.u16(5840).u16(5840).u32(0x1234).u8(2).bytes(&[0, 0, 0]);
+        // ctx 0: ISystemActivator over NDR.
+        w.u16(0).u8(1).u8(0).syntax(ISYSTEMACTIVATOR, 0, 0).syntax(NDR, 2, 0);
+        // ctx 1: IRemUnknown2 offering two transfer syntaxes.
+        w.u16(1).u8(2).u8(0).syntax(IREMUNKNOWN2, 0, 0);
+        w.syntax(NDR, 2, 0).syntax("71710533-beba-4937-8319-b5dbef9ccc36", 1, 0);
+        w.buf
+    }
+
+    #[test]
+    fn uuid_prints_lowercase_and_parses_back() {
+        let id = Uuid::from_fields(0x000001A0, 0, 0, [0xC0, 0, 0, 0, 0, 0, 0, 0x46]);
+        assert_eq!(id.to_string(), ISYSTEMACTIVATOR);
+        assert_eq!(Uuid::parse("000001A0-0000-0000-C000-000000000046"), Some(id));
+        assert_eq!("{000001a0-0000-0000-c000-000000000046}".parse(), Ok(id));
+        assert_eq!(Uuid::parse("000001a0-0000-0000-c000-00000000004"), None);
+        assert_eq!(Uuid::parse("000001a0+0000-0000-c000-000000000046"), None);
+        assert_eq!(Uuid::parse("000001a0-0000-0000-c000-00000000004g"), None);
+        assert!(Uuid::NIL.is_nil());
+    }
+
+    #[test]
+    fn uuid_on_the_wire_swaps_only_the_first_three_fields() {
+        let id = u("e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+        let le = hex("0883afe1 1f5d c911 91a4 08002b14a0fa");
+        let be = hex("e1af8308 5d1f 11c9 91a4 08002b14a0fa");
+        assert_eq!(Uuid::from_wire(&le, ByteOrder::Little), Some(id));
+        assert_eq!(Uuid::from_wire(&be, ByteOrder::Big), Some(id));
+        assert_eq!(Uuid::from_wire(&be[..15], ByteOrder::Big), None);
+    }
+
+    #[test]
+    fn little_endian_request_header_and_stub() {
+        let body = request_body(ByteOrder::Little, 1, 3, None, b"stub-data");
+        let bytes = pdu(ByteOrder::Little, 0, 0x03, 7, &body, None);
+        let (p, used) = parse_pdu(&bytes).expect("request");
+        assert_eq!(used, bytes.len());
+        assert_eq!(p.header.byte_order, ByteOrder::Little);
+        assert_eq!(p.header.call_id, 7);
+        assert_eq!(p.header.ptype, PacketType::Request);
+        assert_eq!(usize::from(p.header.frag_length), bytes.len());
+        let Body::Request(r) = p.body else { panic!("not a request: {:?}", p.body) };
+        assert_eq!((r.ctx_id, r.opnum, r.object, r.stub), (1, 3, None, &b"stub-data"[..]));
+        assert!(p.auth.is_none());
+    }
+
+    #[test]
+    fn big_endian_request_reads_every_integer_big_endian() {
+        let body = request_body(ByteOrder::Big, 0x0102, 0x0304, None, b"xyz");
+        let auth = AuthSpec { auth_type: 10, level: 6, pad: 1, ctx_id: 0x01020304, token: b"0123456789abcdef" };
+        let bytes = pdu(ByteOrder::Big, 0, 0x03, 0x0A0B0C0D, &body, Some(auth));
+        let (p, _) = parse_pdu(&bytes).expect("big-endian request");
+        assert_eq!(p.header.byte_order, ByteOrder::Big);
+        assert_eq!(p.header.call_id, 0x0A0B0C0D);
+        assert_eq!(p.header.auth_length, 16);
+        let Body::Request(r) = p.body else { panic!("not a request") };
+        assert_eq!((r.ctx_id, r.opnum, r.alloc_hint), (0x0102, 0x0304, 3));
+        // The pad byte the sender put after the stub is not part of it.
+        assert_eq!(r.stub, b"xyz");
+        let a = p.auth.expect("auth");
+        assert_eq!(a.trailer.auth_context_id, 0x01020304);
+        assert_eq!(a.token, b"0123456789abcdef");
+    }
+
+    #[test]
+    fn request_with_object_uuid_flag_carries_the_object() {
+        let obj = "0000f800-0668-04ec-225c-99ce1c620266";
+        let body = request_body(ByteOrder::Little, 0, 3, Some(obj), &[1, 2, 3, 4]);
+        let bytes = pdu(ByteOrder::Little, 0, 0x83, 6, &body, None);
+        let (p, _) = parse_pdu(&bytes).expect("request");
+        let Body::Request(r) = p.body else { panic!("not a request") };
+        assert_eq!(r.object, Some(u(obj)));
+        assert_eq!(r.stub, &[1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn sec_trailer_auth_pad_is_excluded_from_the_stub() {
+        let body = request_body(ByteOrder::Little, 2, 6, None, &[9; 12]);
+        let auth = AuthSpec { auth_type: 10, level: 5, pad: 4, ctx_id: 79231, token: &[0x01; 16] };
+        let bytes = pdu(ByteOrder::Little, 0, 0x03, 9, &body, Some(auth));
+        let (p, _) = parse_pdu(&bytes).expect("request");
+        let Body::Request(r) = p.body else { panic!("not a request") };
+        assert_eq!(r.stub, &[9; 12]);
+        let a = p.auth.expect("auth");
+        assert_eq!(a.trailer, SecTrailer { auth_type: 10, auth_level: 5, auth_pad_length: 4, auth_context_id: 79231 });
+    }
+
+    #[test]
+    fn auth_pad_longer_than_the_stub_is_malformed() {
+        let mut bytes = pdu(
+            ByteOrder::Little,
+            0,
+            0x03,
+            9,
+            &request_body(ByteOrder::Little, 0, 0, None, &[]),
+            Some(AuthSpec { auth_type: 10, level: 5, pad: 0, ctx_id: 0, token: &[0; 16] }),
+        );
+        // Claim 8 pad bytes where the stub is empty.
+        let trailer = bytes.len() - 16 - 8;
+        bytes[trailer + 2] = 8;
+        assert_eq!(parse_pdu(&bytes), Err(Error::Malformed));
+    }
+
+    #[test]
+    fn bind_honours_n_transfer_syntaxes() {
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            let bytes = pdu(order, 11, 0x03, 2, &bind_body(order), None);
+            let (p, used) = parse_pdu(&bytes).expect("bind");
+            assert_eq!(used, bytes.len());
+            let Body::Bind(b) = p.body else { panic!("not a bind") };
+            assert_eq!((b.max_xmit_frag, b.max_recv_frag, b.assoc_group_id), (5840, 5840, 0x1234));
+            assert_eq!(b.contexts.len(), 2);
+            assert_eq!(b.contexts[0].abstract_syntax.uuid, u(ISYSTEMACTIVATOR));
+            assert_eq!(b.contexts[1].ctx_id, 1);
+            assert_eq!(b.contexts[1].abstract_syntax.uuid, u(IREMUNKNOWN2));
+            let ts: Vec<_> = b.contexts[1].transfer_syntaxes.iter().map(|s| (s.uuid.to_string(), s.version)).collect();
+            assert_eq!(ts, vec![(NDR.to_string(), 2), ("71710533-beba-4937-8319-b5dbef9ccc36".to_string(), 1)]);
+        }
+    }
+
+    #[test]
+    fn abstract_syntax_version_is_major_low_minor_high() {
+        let mut w = W::new(ByteOrder::Little);
+        w.u16(10).u16(10).u32(0).u8(1).bytes(&[0, 0, 0]);
+        w.u16(0).u8(1).u8(0).syntax(IREMUNKNOWN2, 3, 7).syntax(NDR, 2, 0);
+        let bytes = pdu(ByteOrder::Little, 14, 0x03, 1, &w.buf, None);
+        let (p, _) = parse_pdu(&bytes).expect("alter_context");
+        let Body::AlterContext(b) = p.body else { panic!("not an alter_context") };
+        assert_eq!((b.contexts[0].abstract_syntax.version, b.contexts[0].abstract_syntax.version_minor), (3, 7));
+    }
+
+    #[test]
+    fn bind_with_fewer_contexts_than_declared_is_malformed() {
+        let mut body = bind_body(ByteOrder::Little);
+        body[8] = 200;
+        let bytes = pdu(ByteOrder::Little, 11, 0x03, 2, &body, None);
+        assert_eq!(parse_pdu(&bytes), Err(Error::Malformed));
+    }
+
+    fn bind_ack_body(order: ByteOrder, sec_addr: &[u8], pad: &[u8]) -> Vec<u8> {
+        let mut w = W::new(order);
+        w.u16(5840).u16(5840).u32(0x5a5a).u16(sec_addr.len() as u16).bytes(sec_addr).bytes(pad);
+        w.u8(2).bytes(&[0, 0, 0]);
+        w.u16(0).u16(0).syntax(NDR, 2, 0);
+        w.u16(2).u16(2).syntax("00000000-0000-0000-0000-000000000000", 0, 0);
+        w.buf
+    }
+
+    #[test]
+    fn bind_ack_aligns_the_result_list_to_four_bytes_from_pdu_start() {
+        // 24 + 2 + 4 = 30: two pad bytes; 24 + 2 + 6 = 32: none; 24 + 2 + 0 = 26: two.
+        for (addr, pad) in [(&b"135\0"[..], &[0xEE, 0xEE][..]), (b"49157\0", &[]), (b"", &[0x35, 0x38])] {
+            for order in [ByteOrder::Little, ByteOrder::Big] {
+                let bytes = pdu(order, 12, 0x03, 3, &bind_ack_body(order, addr, pad), None);
+                let (p, _) = parse_pdu(&bytes).expect("bind_ack");
+                let Body::BindAck(a) = p.body else { panic!("not a bind_ack") };
+                assert_eq!(a.assoc_group_id, 0x5a5a);
+                assert_eq!(a.results.len(), 2, "sec_addr {addr:?}");
+                assert_eq!(a.results[0].result, 0);
+                assert_eq!(a.results[0].transfer_syntax.uuid, u(NDR));
+                assert_eq!((a.results[1].result, a.results[1].reason), (2, 2));
+            }
+        }
+    }
+
+    #[test]
+    fn alter_context_resp_uses_the_bind_ack_layout() {
+        let body = bind_ack_body(ByteOrder::Little, b"", &[0, 0]);
+        let bytes = pdu(ByteOrder::Little, 15, 0x03, 8, &body, None);
+        let (p, _) = parse_pdu(&bytes).expect("alter_context_resp");
+        assert!(matches!(p.body, Body::AlterContextResp(ref a) if a.results.len() == 2));
+    }
+
+    #[test]
+    fn bind_nak_keeps_the_reject_reason_and_ignores_the_rest() {
+        let mut w = W::new(ByteOrder::Big);
+        w.u16(8).u8(1).u8(5).u8(0);
+        let bytes = pdu(ByteOrder::Big, 13, 0x03, 4, &w.buf, None);
+        let (p, _) = parse_pdu(&bytes).expect("bind_nak");
+        assert_eq!(p.body, Body::BindNak(BindNak { reject_reason: 8 }));
+        let empty = pdu(ByteOrder::Big, 13, 0x03, 4, &[], None);
+        assert_eq!(parse_pdu(&empty), Err(Error::Malformed));
+    }
+
+    #[test]
+    fn response_and_fault_bodies() {
+        let mut w = W::new(ByteOrder::Little);
+        w.u32(4).u16(1).u8(0).u8(0).bytes(&[0, 0, 0, 0]);
+        let bytes = pdu(ByteOrder::Little, 2, 0x03, 11, &w.buf, None);
+        let (p, _) = parse_pdu(&bytes).expect("response");
+        assert_eq!(p.body, Body::Response(Response { alloc_hint: 4, ctx_id: 1, cancel_count: 0, stub: &[0, 0, 0, 0] }));
+
+        let mut w = W::new(ByteOrder::Big);
+        w.u32(32).u16(1).u8(2).u8(0).u32(0x1c010002).u32(0);
+        let bytes = pdu(ByteOrder::Big, 3, 0x23, 8, &w.buf, None);
+        let (p, _) = parse_pdu(&bytes).expect("fault");
+        assert_eq!(p.body, Body::Fault(Fault { alloc_hint: 32, ctx_id: 1, cancel_count: 2, status: 0x1c010002 }));
+        assert_eq!(p.header.pfc_flags & PFC_DID_NOT_EXECUTE, PFC_DID_NOT_EXECUTE);
+    }
+
+    #[test]
+    fn auth3_shutdown_cancel_orphaned() {
+        let auth = AuthSpec { auth_type: 10, level: 2, pad: 0, ctx_id: 0, token: b"NTLMSSP\0\x03\0\0\0" };
+        let bytes = pdu(ByteOrder::Little, 16, 0x03, 3, &[0, 0, 0, 0], Some(auth));
+        let (p, _) = parse_pdu(&bytes).expect("auth3");
+        assert_eq!(p.body, Body::Auth3);
+        assert_eq!(p.auth.map(|a| a.token.len()), Some(12));
+        for (ptype, body) in [(17, Body::Shutdown), (18, Body::CoCancel), (19, Body::Orphaned)] {
+            let bytes = pdu(ByteOrder::Little, ptype, 0x03, 1, &[], None);
+            let (p, _) = parse_pdu(&bytes).expect("no body");
+            assert_eq!(p.body, body);
+        }
+    }
+
+    #[test]
+    fn header_rejects_what_is_not_connection_oriented_dce_rpc() {
+        let good = pdu(ByteOrder::Little, 17, 0x03, 1, &[], None);
+        let mut v4 = good.clone();
+        v4[0] = 4;
+        assert_eq!(parse_header(&v4), Err(Error::NotDceRpc));
+        let mut minor2 = good.clone();
+        minor2[1] = 2;
+        assert_eq!(parse_header(&minor2), Err(Error::NotDceRpc));
+        let mut drep = good.clone();
+        drep[4] = 0x20;
+        assert_eq!(parse_header(&drep), Err(Error::NotDceRpc));
+        let mut float = good.clone();
+        float[5] = 4;
+        assert_eq!(parse_header(&float), Err(Error::NotDceRpc));
+        let mut rts = good.clone();
+        rts[2] = 20;
+        assert_eq!(parse_header(&rts), Err(Error::UnknownPacketType(20)));
+        let mut short = good.clone();
+        short[8] = 15;
+        assert_eq!(parse_header(&short), Err(Error::BadLength));
+        let mut auth = good.clone();
+        auth[10] = 1;
+        assert_eq!(parse_header(&auth), Err(Error::BadLength));
+        assert_eq!(parse_header(b"GET / HTTP/1.1\r\n"), Err(Error::NotDceRpc));
+    }
+
+    #[test]
+    fn short_input_is_incomplete_and_exactly_frag_length_is_consumed() {
+        let first = pdu(ByteOrder::Little, 0, 0x03, 1, &request_body(ByteOrder::Little, 0, 3, None, b"abc"), None);
+        let second = pdu(ByteOrder::Little, 17, 0x03, 2, &[], None);
+        assert_eq!(parse_pdu(&first[..10]), Err(Error::Incomplete { needed: 16 }));
+        assert_eq!(parse_pdu(&first[..20]), Err(Error::Incomplete { needed: first.len() }));
+        let mut stream = first.clone();
+        stream.extend_from_slice(&second);
+        let (p, used) = parse_pdu(&stream).expect("first");
+        assert_eq!((p.header.call_id, used), (1, first.len()));
+        let (p, used) = parse_pdu(&stream[used..]).expect("second");
+        assert_eq!((p.header.call_id, used), (2, second.len()));
+    }
+
+    fn all_valid_samples() -> Vec<Vec<u8>> {
+        let auth = || AuthSpec { auth_type: 9, level: 6, pad: 2, ctx_id: 1, token: &[0x55; 16] };
+        vec![
+            pdu(ByteOrder::Little, 11, 0x03, 2, &bind_body(ByteOrder::Little), Some(auth())),
+            pdu(ByteOrder::Big, 12, 0x03, 2, &bind_ack_body(ByteOrder::Big, b"135\0", &[0, 0]), None),
+            pdu(
+                ByteOrder::Little,
+                0,
+                0x83,
+                5,
+                &request_body(ByteOrder::Little, 0, 3, Some(IREMUNKNOWN2), &[1; 8]),
+                Some(auth()),
+            ),
+            pdu(ByteOrder::Big, 2, 0x03, 5, &[0, 0, 0, 4, 0, 1, 0, 0, 1, 2, 3, 4], None),
+            pdu(ByteOrder::Little, 3, 0x03, 5, &[0; 16], None),
+            pdu(ByteOrder::Little, 13, 0x03, 5, &[2, 0], None),
+            hex(ZEEK_BIND_KRB),
+            hex(ZEEK_BIND_ACK),
+            hex(ZEEK_ALTER_RESP_NTLM_CHALLENGE),
+            hex(CTXIDS_REMQI_REQUEST),
+        ]
+    }
+
+    #[test]
+    fn truncated_input_at_every_length_is_an_error() {
+        for sample in all_valid_samples() {
+            assert!(parse_pdu(&sample).is_ok());
+            for len in 0..sample.len() {
+                assert!(parse_pdu(&sample[..len]).is_err(), "len {len} of {}", sample.len());
+            }
+        }
+    }
+
+    /// xorshift64: deterministic, no extra crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    #[test]
+    fn mutated_and_truncated_pdus_never_panic() {
+        let samples = all_valid_samples();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..20_000 {
+            let mut b = samples[rng.below(samples.len())].clone();
+            for _ in 0..1 + rng.below(6) {
+                let at = rng.below(b.len());
+                match rng.below(4) {
+                    0 => {
+                        if let Some(x) = b.get_mut(at) {
+                            *x = rng.next() as u8;
+                        }
+                    }
+                    1 => {
+                        if let Some(x) = b.get_mut(at) {
+                            *x ^= 1 << rng.below(8);
+                        }
+                    }
+                    // Hit the length fields and counts that steer the parser.
+                    2 => {
+                        let hot = [8, 9, 10, 11, 24, 28, 32, 40];
+                        let h = hot[rng.below(hot.len())];
+                        if h < b.len() {
+                            b[h] = rng.next() as u8;
+                        }
+                    }
+                    _ => b.truncate(at),
+                }
+            }
+            if let Ok((p, used)) = parse_pdu(&b) {
+                assert!(used <= b.len());
+                assert_eq!(used, usize::from(p.header.frag_length));
+            }
+        }
+    }
+
+    // Frames 1, 3 and 5 of zeek's dce_rpc_ntlm.pcapng (tcp.payload).
+    const ZEEK_BIND_KRB: &str = "05000b071000000034018c0002000000d016d0160000000003000000000001004301000000000000c00000000000004600000000045d888aeb1cc9119fe808002b10486002000000010001004301000000000000c0000000000000460000000033057171babe37498319b5dbef9ccc3601000000020001004301000000000000c000000000000046000000002c1cb76c12984045030000000000000001000000090500000000000060818906062b0601050502a07f307da030302e06092a864882f71201020206092a864886f712010202060a2b06010401823702021e060a2b06010401823702020aa24904476045060a2a864886f7120102020304003035a003020105a103020110a21a3018a003020180a111300f1b0d41646d696e6973747261746f72a30d1b0b424c41434b434c4f564552";
+    const ZEEK_BIND_ACK: &str = "05000c07100000008b00170002000000d016d01656bd100506003538373732000300000000000000045d888aeb1cc9119fe808002b104860020000000200020000000000000000000000000000000000000000000300030000000000000000000000000000000000000000000905000000000000a1153013a0030a0103a10c060a2b06010401823702020a";
+    const ZEEK_ALTER_RESP_NTLM_CHALLENGE: &str = "05000f07100000006901290102000000d016d01656bd1005000035380100000000000000045d888aeb1cc9119fe808002b104860020000000905000000000000a182012530820121a0030a0101a2820118048201144e544c4d53535000020000001600160038000000158299e2a1b41943559755990000000000000000c600c6004e0000000a00ba470000000f42004c00410043004b0043004c004f005600450052000200160042004c00410043004b0043004c004f005600450052000100120043004200540048002d00570053002d0032000400220062006c00610063006b0063006c006f007600650072002e006c006f00630061006c000300360043004200540048002d00570053002d0032002e0062006c00610063006b0063006c006f007600650072002e006c006f00630061006c000500220062006c00610063006b0063006c006f007600650072002e006c006f00630061006c0007000800b629073c5721d70100000000";
+    // Frame 94 of suricata-verify's dcerpc-ctxids: IRemUnknown2::RemQueryInterface, object UUID, auth pad 4.
+    const CTXIDS_REMQI_REQUEST: &str = "050000831000000090001000060000004c0000000000030000f800006806ec04225c99ce1c6202660500070000000000000000009a87db93eb5a844f97be637a19b65b22000000000c6c00006806ec0459ed1e9c6bcd2d8105000000010000000100000083b296b1b4ba1a10b69c00aa00341d0700000000090504000000000001000000a53855e131b36bac02000000";
+
+    #[test]
+    fn real_bind_with_three_contexts_and_bind_time_feature_negotiation() {
+        let bytes = hex(ZEEK_BIND_KRB);
+        let (p, used) = parse_pdu(&bytes).expect("bind");
+        assert_eq!(used, bytes.len());
+        let Body::Bind(b) = p.body else { panic!("not a bind") };
+        assert_eq!(b.contexts.len(), 3);
+        assert!(b.contexts.iter().all(|c| c.abstract_syntax.uuid == u(IREMUNKNOWN2)));
+        assert_eq!(b.contexts[2].transfer_syntaxes[0].uuid.to_string(), "6cb71c2c-9812-4540-0300-000000000000");
+        let a = p.auth.expect("auth");
+        assert_eq!((a.trailer.auth_type, a.trailer.auth_level), (9, 5));
+        assert_eq!(a.token.first(), Some(&0x60));
+        assert_eq!(a.token.len(), usize::from(p.header.auth_length));
+    }
+
+    #[test]
+    fn real_bind_ack_with_negotiate_ack_result() {
+        let bytes = hex(ZEEK_BIND_ACK);
+        let (p, _) = parse_pdu(&bytes).expect("bind_ack");
+        let Body::BindAck(a) = p.body else { panic!("not a bind_ack") };
+        let r: Vec<_> = a.results.iter().map(|r| (r.result, r.reason)).collect();
+        assert_eq!(r, vec![(0, 0), (2, 2), (3, 3)]);
+        assert_eq!(a.results[0].transfer_syntax.uuid, u(NDR));
+    }
+
+    #[test]
+    fn real_alter_context_resp_with_empty_sec_addr_and_junk_padding() {
+        let bytes = hex(ZEEK_ALTER_RESP_NTLM_CHALLENGE);
+        let (p, _) = parse_pdu(&bytes).expect("alter_context_resp");
+        let Body::AlterContextResp(a) = p.body else { panic!("not an alter_context_resp") };
+        assert_eq!(a.results.len(), 1);
+        assert_eq!(a.results[0].result, 0);
+        assert!(p.auth.is_some_and(|a| a.token.starts_with(&[0xa1, 0x82])));
+    }
+
+    #[test]
+    fn real_remqueryinterface_request_with_object_and_auth_pad() {
+        let bytes = hex(CTXIDS_REMQI_REQUEST);
+        let (p, _) = parse_pdu(&bytes).expect("request");
+        let Body::Request(r) = p.body else { panic!("not a request") };
+        assert_eq!(r.opnum, 3);
+        assert_eq!(r.object, Some(u("0000f800-0668-04ec-225c-99ce1c620266")));
+        assert_eq!(r.stub.len(), 76);
+        assert_eq!(p.auth.map(|a| a.trailer.auth_pad_length), Some(4));
+    }
 }

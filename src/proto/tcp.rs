@@ -35,13 +35,7 @@ pub fn locate(frame: &[u8], src: IpAddr, dst: IpAddr, sport: u16, dport: u16) ->
     }
 }
 
-fn locate_v4(
-    frame: &[u8],
-    src: &[u8; 4],
-    dst: &[u8; 4],
-    sport: u16,
-    dport: u16,
-) -> Option<Segment> {
+fn locate_v4(frame: &[u8], src: &[u8; 4], dst: &[u8; 4], sport: u16, dport: u16) -> Option<Segment> {
     // Candidate IPv4 headers: version 4 at ip, src at ip+12, dst at ip+16, protocol 6 at ip+9.
     let last = frame.len().checked_sub(40)?;
     (0..=last).find_map(|ip| {
@@ -59,13 +53,7 @@ fn locate_v4(
     })
 }
 
-fn locate_v6(
-    frame: &[u8],
-    src: &[u8; 16],
-    dst: &[u8; 16],
-    sport: u16,
-    dport: u16,
-) -> Option<Segment> {
+fn locate_v6(frame: &[u8], src: &[u8; 16], dst: &[u8; 16], sport: u16, dport: u16) -> Option<Segment> {
     let last = frame.len().checked_sub(60)?;
     (0..=last).find_map(|ip| {
         if frame.get(ip)? >> 4 != 6 || frame.get(ip + 6) != Some(&6) {
@@ -120,7 +108,7 @@ mod tests {
         f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 10, 10, 0, 0, 20]);
         f.extend_from_slice(&tcp(59916, 49157, 1000, flags));
         f.extend_from_slice(payload);
-        f.extend(std::iter::repeat(0).take(pad));
+        f.extend(std::iter::repeat_n(0, pad));
         f
     }
 
@@ -138,10 +126,7 @@ mod tests {
     fn payload_range_points_at_the_data() {
         let frame = ipv4_frame(b"\x05\x00\x0b", 0x18, 0);
         let seg = locate(&frame, C, S, 59916, 49157).expect("found");
-        assert_eq!(
-            &frame[seg.payload_offset..seg.payload_offset + seg.payload_len],
-            b"\x05\x00\x0b"
-        );
+        assert_eq!(&frame[seg.payload_offset..seg.payload_offset + seg.payload_len], b"\x05\x00\x0b");
     }
 
     #[test]

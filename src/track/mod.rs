@@ -7,6 +7,20 @@ use std::net::IpAddr;
 
 use crate::proto::dcerpc::{PacketType, Uuid};
 
+mod association;
+mod report;
+mod summary;
+mod tracker;
+
+#[cfg(test)]
+mod tests;
+
+pub use summary::{
+    AssociationSummary, BindState, CloseSummary, FaultSummary, IdentityChangeSummary, IdentitySummary,
+    InterfaceSummary, Side,
+};
+pub use tracker::Tracker;
+
 /// One side of a TCP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Endpoint {
@@ -147,7 +161,9 @@ pub enum Finding {
         auth_context_id: u32,
         /// Interface of the presentation context the change was negotiated with (alter_context/bind).
         interface: Option<InterfaceView>,
-        /// True when security-context multiplexing was negotiated (PFC_CONC_MPX on bind and bind_ack).
+        /// True when security context multiplexing was negotiated: MS-RPCE 3.3.1.5.4 ties it to the
+        /// bind time feature bitmask (3.3.1.5.3, 2.2.2.14 bit 0x01) offered in the first bind and
+        /// echoed in the bind_ack's negotiate_ack, not to PFC_CONC_MPX.
         multiplexing: bool,
     },
     /// `dcomauth.fault_after_change`: a fault or rejection answering a call made under a changed identity.
@@ -162,18 +178,9 @@ pub enum Finding {
         change_frame: u32,
     },
     /// `dcomauth.abort_after_change`: the server closed the association after an identity change.
-    AbortAfterChange {
-        kind: CloseKind,
-        since_change_ns: i64,
-        change_frame: u32,
-        last_fault_frame: Option<u32>,
-    },
+    AbortAfterChange { kind: CloseKind, since_change_ns: i64, change_frame: u32, last_fault_frame: Option<u32> },
     /// `dcomauth.abort_after_fault`: the server closed the association after a fault, no identity change.
-    AbortAfterFault {
-        kind: CloseKind,
-        last_fault_frame: u32,
-        status: u32,
-    },
+    AbortAfterFault { kind: CloseKind, last_fault_frame: u32, status: u32 },
     /// `dcomauth.managed_object_qi`: RemQueryInterface for IManagedObject under a changed identity.
     ManagedObjectQi { identity: Identity },
 }

@@ -348,6 +348,12 @@ impl Capture {
         self.pending_marks.push(name.to_string());
     }
 
+    /// Names an already-built frame.
+    pub fn mark_frame(&mut self, name: &str, frame: u32) {
+        assert!(frame >= 1 && frame <= self.last_frame(), "mark {name:?}: no frame {frame}");
+        self.set_mark(name, frame);
+    }
+
     fn set_mark(&mut self, name: &str, frame: u32) {
         let old = self.marks.insert(name.to_string(), frame);
         assert!(old.is_none(), "mark {name:?} defined twice");

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The main job: build dcomauth, install it where Wireshark loads it for the user running this
+# (the global plugin folder as root, the personal one otherwise) and show its findings on the
+# bundled WinPE capture from the case study.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source plugin/prereqs.sh
+
+cargo build --release --locked -p dcomauth
+so=target/release/libdcomauth.so
+
+if [ "$(id -u)" -eq 0 ]; then
+  # Wireshark ignores personal plugin folders when run as root.
+  dest="$(pkg-config --variable=plugindir wireshark)/epan"
+else
+  dest="$(tshark -G folders | awk -F'\t' '/^Personal Plugins:/ {print $2}')/epan"
+fi
+mkdir -p "$dest"
+if cmp -s "$so" "$dest/libdcomauth.so"; then
+  echo "dcomauth: $dest/libdcomauth.so is up to date"
+else
+  install -m 0644 "$so" "$dest/libdcomauth.so"
+  echo "dcomauth: installed $dest/libdcomauth.so"
+fi
+
+capture=tests/captures/seed-winpe.pcapng
+echo
+echo "== tshark -G plugins"
+tshark -G plugins | grep dcomauth
+echo
+echo "== Identity changes, faults and aborts in $capture"
+tshark -r "$capture" -Y 'dcomauth.identity_change || dcomauth.fault_after_change || dcomauth.abort_after_change' \
+  -T fields -E header=y -e frame.number -e dcomauth.identity -e _ws.expert.message
+echo
+echo "== tshark -q -z expert,note"
+tshark -r "$capture" -q -z expert,note | sed -n '/DCOMAUTH/,$p' | grep -v '^$' || true

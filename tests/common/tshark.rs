@@ -1,0 +1,93 @@
+//! Reads captures back through plain tshark (Wireshark's own dissectors, no dcomauth plugin).
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Expert-info severities as `_ws.expert.severity` stores them.
+pub const SEVERITY_CHAT: u32 = 0x0020_0000;
+pub const SEVERITY_NOTE: u32 = 0x0040_0000;
+pub const SEVERITY_WARN: u32 = 0x0060_0000;
+pub const SEVERITY_ERROR: u32 = 0x0080_0000;
+
+/// Writes `bytes` to a fresh file in the temp dir; the name says which scenario it holds.
+pub fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!("dcomauth-{name}-{}-{n}.pcapng", std::process::id()));
+    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    path
+}
+
+/// Runs tshark on `path` with `args`; panics with its stderr when it fails.
+pub fn run(path: &Path, args: &[&str]) -> String {
+    let out = Command::new("tshark")
+        .arg("-n")
+        .arg("-r")
+        .arg(path)
+        .args(args)
+        .output()
+        .expect("tshark must be installed to check the generated captures");
+    assert!(
+        out.status.success(),
+        "tshark {args:?} on {} failed: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("tshark output is UTF-8")
+}
+
+/// `-T fields` rows of the frames matching `filter`; multi-valued fields are joined with '|'.
+pub fn fields(path: &Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut args = vec!["-Y", filter, "-T", "fields", "-E", "separator=/t", "-E", "aggregator=|", "-E", "occurrence=a"];
+    for f in fields {
+        args.push("-e");
+        args.push(f);
+    }
+    run(path, &args)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// Frame numbers matching `filter`.
+pub fn frames(path: &Path, filter: &str) -> Vec<u32> {
+    fields(path, filter, &["frame.number"])
+        .iter()
+        .map(|r| r[0].parse().expect("frame number"))
+        .collect()
+}
+
+/// One expert item at warning level or above (or a malformed packet).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub frame: u32,
+    pub message: String,
+}
+
+/// Every expert item of severity warning or worse, in frame order.
+pub fn problems(path: &Path) -> Vec<Problem> {
+    let filter = format!("_ws.malformed || _ws.expert.severity >= {SEVERITY_WARN:#x}");
+    let mut out = Vec::new();
+    for row in fields(path, &filter, &["frame.number", "_ws.expert.message", "_ws.expert.severity"]) {
+        let frame: u32 = row[0].parse().expect("frame number");
+        let messages: Vec<&str> = row[1].split('|').collect();
+        let severities: Vec<&str> = row[2].split('|').collect();
+        assert_eq!(messages.len(), severities.len(), "frame {frame}: {row:?}");
+        for (m, s) in messages.iter().zip(&severities) {
+            let s: u32 = s.parse().unwrap_or_else(|_| u32::from_str_radix(s.trim_start_matches("0x"), 16).expect("severity"));
+            if s >= SEVERITY_WARN {
+                out.push(Problem {
+                    frame,
+                    message: m.to_string(),
+                });
+            }
+        }
+        if messages.is_empty() || row[1].is_empty() {
+            out.push(Problem {
+                frame,
+                message: "malformed without expert message".to_string(),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,129 @@
+//! Runs the real tshark with the freshly built plugin and nothing else from the system's plugin
+//! folders. As root Wireshark ignores WIRESHARK_PLUGIN_DIR, so tshark then runs as `nobody`.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub struct Tshark {
+    plugin_dir: PathBuf,
+    home: PathBuf,
+    scratch: PathBuf,
+}
+
+fn built_plugin() -> PathBuf {
+    // Integration tests live in target/<profile>/deps; cargo built the cdylib next to deps/.
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let so = profile_dir.join("libdcomauth.so");
+    assert!(so.exists(), "{} not built", so.display());
+    so
+}
+
+fn world_readable(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+pub fn tshark() -> &'static Tshark {
+    static T: OnceLock<Tshark> = OnceLock::new();
+    T.get_or_init(|| {
+        let root = std::env::temp_dir().join(format!("dcomauth-it-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let epan = root.join("plugins").join(env!("DCOMAUTH_WIRESHARK_VERSION")).join("epan");
+        let home = root.join("home");
+        let scratch = root.join("captures");
+        for d in [&epan, &home, &scratch] {
+            fs::create_dir_all(d).expect("mkdir");
+        }
+        fs::copy(built_plugin(), epan.join("libdcomauth.so")).expect("copy plugin");
+        for d in [
+            root.clone(),
+            root.join("plugins"),
+            epan.parent().unwrap().to_path_buf(),
+            epan.clone(),
+            home.clone(),
+            scratch.clone(),
+        ] {
+            world_readable(&d, 0o777);
+        }
+        world_readable(&epan.join("libdcomauth.so"), 0o644);
+        Tshark { plugin_dir: root.join("plugins"), home, scratch }
+    })
+}
+
+impl Tshark {
+    /// Runs tshark with `args`; returns stdout, panicking with stderr on failure.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.output(args);
+        assert!(
+            out.status.success(),
+            "tshark {args:?} failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn output(&self, args: &[&str]) -> Output {
+        let mut cmd = if is_root() {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "tshark"]);
+            c
+        } else {
+            Command::new("tshark")
+        };
+        cmd.args(args)
+            .env("WIRESHARK_PLUGIN_DIR", &self.plugin_dir)
+            .env("HOME", &self.home)
+            .env_remove("WIRESHARK_CONFIG_DIR")
+            .env("LC_ALL", "C.UTF-8");
+        cmd.output().expect("run tshark")
+    }
+
+    /// Writes a generated capture where the unprivileged tshark can read it.
+    pub fn capture(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.scratch.join(name);
+        fs::write(&path, bytes).expect("write capture");
+        world_readable(&path, 0o644);
+        path
+    }
+
+    /// `-T fields` rows for `filter`, each the listed fields joined by tabs.
+    pub fn fields(&self, capture: &Path, two_pass: bool, filter: &str, fields: &[&str]) -> Vec<String> {
+        let path = capture.to_string_lossy();
+        let mut args = vec!["-r", &path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"];
+        if two_pass {
+            args.push("-2");
+        }
+        if !filter.is_empty() {
+            args.extend(["-Y", filter]);
+        }
+        for f in fields {
+            args.extend(["-e", f]);
+        }
+        self.run(&args).lines().map(str::to_owned).collect()
+    }
+}
+
+/// The shared reference captures (read-only, never copied into the repo): `DCOMAUTH_SHARED_CAPTURES`,
+/// else `../shared/captures` beside the checkout, else the workplace's `/work/shared/captures`.
+pub fn shared_captures() -> PathBuf {
+    let candidates = [
+        std::env::var_os("DCOMAUTH_SHARED_CAPTURES").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures")),
+        Some(PathBuf::from("/work/shared/captures")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("ORIGINS.tsv").exists())
+        .expect("shared reference captures not found; set DCOMAUTH_SHARED_CAPTURES")
+}

@@ -1,0 +1,72 @@
+//! The plugin as Wireshark sees it: it loads, registers its protocol, fields and expert infos,
+//! and nothing in it names a symbol libwireshark lacks.
+mod harness;
+
+use harness::tshark;
+
+#[test]
+fn tshark_lists_the_plugin_with_our_version() {
+    let plugins = tshark().run(&["-G", "plugins"]);
+    let line = plugins.lines().find(|l| l.starts_with("libdcomauth.so")).expect("libdcomauth.so listed");
+    let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
+    assert_eq!(cols.get(1), Some(&env!("CARGO_PKG_VERSION")), "{line}");
+    assert!(line.contains("dissector"), "{line}");
+}
+
+#[test]
+fn tshark_knows_the_protocol_and_its_filter_name() {
+    let protocols = tshark().run(&["-G", "protocols"]);
+    assert!(
+        protocols
+            .lines()
+            .any(|l| l.split('\t').collect::<Vec<_>>() == ["DCOM Authentication Tracker", "DCOMAUTH", "dcomauth"]),
+        "DCOMAUTH missing from -G protocols"
+    );
+}
+
+#[test]
+fn the_fields_and_expert_infos_users_type_are_registered() {
+    let fields = tshark().run(&["-G", "fields"]);
+    for name in ["dcomauth.identity", "dcomauth.baseline", "dcomauth.interface", "dcomauth.auth_context_id"] {
+        assert!(fields.lines().any(|l| l.split('\t').nth(2) == Some(name)), "{name} not in -G fields");
+    }
+    let experts = tshark().run(&["-G", "expert"]);
+    for (name, group, severity) in [
+        ("dcomauth.identity_change", "Security", "Warning"),
+        ("dcomauth.fault_after_change", "Security", "Warning"),
+        ("dcomauth.abort_after_change", "Sequence", "Error"),
+        ("dcomauth.abort_after_fault", "Sequence", "Note"),
+    ] {
+        let line =
+            experts.lines().find(|l| l.split('\t').next() == Some(name)).unwrap_or_else(|| panic!("{name} missing"));
+        assert!(line.contains(group) && line.contains(severity), "{line}");
+    }
+}
+
+#[test]
+fn display_filters_on_our_names_are_accepted() {
+    let capture = harness::shared_captures().join("zeek_dce_rpc_ntlm.pcapng");
+    for filter in ["dcomauth", "dcomauth.identity_change", "dcomauth.fault_after_change", "dcomauth.abort_after_change"]
+    {
+        let out = tshark().output(&["-r", &capture.to_string_lossy(), "-Y", filter]);
+        assert!(out.status.success(), "{filter}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn every_symbol_the_plugin_imports_resolves_at_load_time() {
+    let exe = std::env::current_exe().expect("exe");
+    let so = exe.parent().and_then(std::path::Path::parent).expect("profile dir").join("libdcomauth.so");
+    let path = std::ffi::CString::new(so.to_string_lossy().as_bytes()).expect("path");
+    // SAFETY: loading our own library; RTLD_NOW makes a missing symbol fail here instead of in Wireshark.
+    let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        // SAFETY: dlerror returns a C string describing the failure.
+        let err = unsafe { std::ffi::CStr::from_ptr(libc::dlerror()) };
+        panic!("dlopen(RTLD_NOW) failed: {}", err.to_string_lossy());
+    }
+    for sym in [c"plugin_version", c"plugin_want_major", c"plugin_want_minor", c"plugin_register", c"plugin_describe"] {
+        // SAFETY: handle is live; names are NUL-terminated.
+        assert!(!unsafe { libc::dlsym(handle, sym.as_ptr()) }.is_null(), "{sym:?} not exported");
+    }
+}
