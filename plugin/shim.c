@@ -2,6 +2,7 @@
  * below follows the layout of the Wireshark the plugin is built for. */
 #include "shim.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <epan/conversation.h>
@@ -123,4 +124,10 @@ void dcomauth_set_generated(proto_item *item) { proto_item_set_generated(item); 
 void dcomauth_expert(packet_info *pinfo, proto_item *item, expert_field *ei, const char *text)
 {
     expert_add_info_format(pinfo, item, ei, "%s", text);
+}
+
+void dcomauth_print(const char *text)
+{
+    fputs(text, stdout);
+    fflush(stdout);
 }

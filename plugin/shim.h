@@ -38,4 +38,8 @@ void dcomauth_append_text(proto_item *item, const char *text);
 void dcomauth_set_generated(proto_item *item);
 void dcomauth_expert(packet_info *pinfo, proto_item *item, expert_field *ei, const char *text);
 
+
+
+/* Writes to tshark's own stdout so statistics interleave correctly with its other output. */
+void dcomauth_print(const char *text);
 #endif

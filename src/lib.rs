@@ -15,10 +15,10 @@ pub mod track;
 
 include!(concat!(env!("OUT_DIR"), "/plugin_exports.rs"));
 
-/// `WS_PLUGIN_DESC_DISSECTOR`, read by Wireshark 4.2 and later; 4.0 ignores it.
+/// `WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_TAP_LISTENER`, read by Wireshark 4.2 and later.
 #[no_mangle]
 pub extern "C" fn plugin_describe() -> u32 {
-    1
+    1 | 1 << 3
 }
 
 /// Entry point the loader calls once: hands epan our registration routines.
@@ -28,6 +28,11 @@ pub extern "C" fn plugin_register() {
         register_protoinfo: Some(epan::register_protoinfo),
         register_handoff: Some(epan::register_handoff),
     };
-    // SAFETY: epan keeps the pointer; PLUGIN is static and never written.
-    unsafe { wireshark_sys::proto_register_plugin(&PLUGIN) };
+    static TAP: wireshark_sys::tap_plugin =
+        wireshark_sys::tap_plugin { register_tap_listener: Some(epan::register_tap_listeners) };
+    // SAFETY: epan keeps the pointers; both are static and never written.
+    unsafe {
+        wireshark_sys::proto_register_plugin(&PLUGIN);
+        wireshark_sys::tap_register_plugin(&TAP);
+    }
 }

@@ -22,6 +22,11 @@ fn session() -> MutexGuard<'static, Session> {
     SESSION.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Runs `f` on the session outside any epan call.
+pub fn with_session<T>(f: impl FnOnce(&Session) -> T) -> T {
+    f(&session())
+}
+
 pub fn reset() {
     *session() = Session::new();
 }

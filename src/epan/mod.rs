@@ -5,6 +5,9 @@ mod dissect;
 mod fields;
 mod render;
 mod shim;
+mod stats;
+
+pub use stats::register_tap_listeners;
 
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -29,6 +32,7 @@ pub extern "C" fn register_protoinfo() {
         unsafe {
             let handle = ws::create_dissector_handle(Some(dissect::postdissector), proto);
             ws::register_postdissector(handle);
+            ws::register_tap(stats::TAP_NAME.as_ptr());
             ws::register_init_routine(Some(init_routine));
             ws::register_cleanup_routine(Some(cleanup_routine));
         }

@@ -39,3 +39,7 @@ extern "C" {
     pub fn dcomauth_set_generated(item: *mut proto_item);
     pub fn dcomauth_expert(pinfo: *mut packet_info, item: *mut proto_item, ei: *mut expert_field, text: *const c_char);
 }
+
+extern "C" {
+    pub fn dcomauth_print(text: *const c_char);
+}
