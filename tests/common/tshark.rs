@@ -38,10 +38,18 @@ pub fn run(path: &Path, args: &[&str]) -> String {
 
 /// `-T fields` rows of the frames matching `filter`; multi-valued fields are joined with '|'.
 pub fn fields(path: &Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut args = vec!["-Y", filter, "-T", "fields", "-E", "separator=/t", "-E", "aggregator=|", "-E", "occurrence=a"];
+    fields_with(path, &[], filter, fields)
+}
+
+/// `fields` with extra preferences, e.g. `["tcp.reassemble_out_of_order:TRUE"]`.
+pub fn fields_with(path: &Path, prefs: &[&str], filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut args = Vec::new();
+    for p in prefs {
+        args.extend(["-o", p]);
+    }
+    args.extend(["-Y", filter, "-T", "fields", "-E", "separator=/t", "-E", "aggregator=|", "-E", "occurrence=a"]);
     for f in fields {
-        args.push("-e");
-        args.push(f);
+        args.extend(["-e", f]);
     }
     run(path, &args)
         .lines()
@@ -57,37 +65,54 @@ pub fn frames(path: &Path, filter: &str) -> Vec<u32> {
         .collect()
 }
 
-/// One expert item at warning level or above (or a malformed packet).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Problem {
-    pub frame: u32,
-    pub message: String,
+/// The values of one (possibly repeated) field in frame `frame`; empty when absent.
+pub fn values(path: &Path, frame: u32, field: &str) -> Vec<String> {
+    let rows = fields(path, &format!("frame.number == {frame}"), &[field]);
+    match rows.first() {
+        Some(r) if !r[0].is_empty() => r[0].split('|').map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
 }
 
-/// Every expert item of severity warning or worse, in frame order.
-pub fn problems(path: &Path) -> Vec<Problem> {
+/// Every expert item of severity warning or worse (malformed packets included) as
+/// (frame, message), in frame order.
+pub fn problems(path: &Path) -> Vec<(u32, String)> {
     let filter = format!("_ws.malformed || _ws.expert.severity >= {SEVERITY_WARN:#x}");
     let mut out = Vec::new();
     for row in fields(path, &filter, &["frame.number", "_ws.expert.message", "_ws.expert.severity"]) {
         let frame: u32 = row[0].parse().expect("frame number");
-        let messages: Vec<&str> = row[1].split('|').collect();
-        let severities: Vec<&str> = row[2].split('|').collect();
-        assert_eq!(messages.len(), severities.len(), "frame {frame}: {row:?}");
-        for (m, s) in messages.iter().zip(&severities) {
-            let s: u32 = s.parse().unwrap_or_else(|_| u32::from_str_radix(s.trim_start_matches("0x"), 16).expect("severity"));
+        let messages = row[1].split('|');
+        let severities = row[2].split('|');
+        for (m, s) in messages.zip(severities) {
+            let s: u32 = s.parse().unwrap_or_else(|_| panic!("frame {frame}: severity {s:?}"));
             if s >= SEVERITY_WARN {
-                out.push(Problem {
-                    frame,
-                    message: m.to_string(),
-                });
+                out.push((frame, m.to_string()));
             }
-        }
-        if messages.is_empty() || row[1].is_empty() {
-            out.push(Problem {
-                frame,
-                message: "malformed without expert message".to_string(),
-            });
         }
     }
     out
+}
+
+/// A capture file in the temp dir, removed when dropped unless the test is failing (then its
+/// path is printed so it can be opened in Wireshark).
+pub struct TempCapture {
+    pub path: PathBuf,
+}
+
+impl TempCapture {
+    pub fn new(name: &str, bytes: &[u8]) -> Self {
+        TempCapture {
+            path: write_temp(name, bytes),
+        }
+    }
+}
+
+impl Drop for TempCapture {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("capture kept for inspection: {}", self.path.display());
+        } else {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
