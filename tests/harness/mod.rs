@@ -127,3 +127,74 @@ pub fn shared_captures() -> PathBuf {
         .find(|p| p.join("ORIGINS.tsv").exists())
         .expect("shared reference captures not found; set DCOMAUTH_SHARED_CAPTURES")
 }
+
+/// Our expert entries, as tshark reports them: (frame, "Severity/Group", message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub frame: u32,
+    pub class: String,
+    pub message: String,
+}
+
+/// The expert infos the plugin registers, in the order tests list them.
+pub const EXPERT_NAMES: [&str; 5] = [
+    "dcomauth.identity_change",
+    "dcomauth.fault_after_change",
+    "dcomauth.abort_after_change",
+    "dcomauth.abort_after_fault",
+    "dcomauth.managed_object_qi",
+];
+
+impl Tshark {
+    /// Every expert entry of ours in `capture`, grouped by expert name, in frame order.
+    pub fn entries(&self, capture: &Path, two_pass: bool) -> Vec<(&'static str, Entry)> {
+        let mut out = Vec::new();
+        for name in EXPERT_NAMES {
+            for row in self.fields_sep(capture, two_pass, name, &["frame.number", "_ws.expert"]) {
+                let mut cols = row.splitn(2, '\t');
+                let frame: u32 = cols.next().and_then(|f| f.parse().ok()).expect("frame number");
+                for item in cols.next().unwrap_or_default().split('\u{1f}') {
+                    // "Expert Info (Warning/Security): text"
+                    let Some(rest) = item.strip_prefix("Expert Info (") else { continue };
+                    let Some((class, message)) = rest.split_once("): ") else { continue };
+                    if is_ours(name, message) {
+                        out.push((name, Entry { frame, class: class.to_owned(), message: message.to_owned() }));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn fields_sep(&self, capture: &Path, two_pass: bool, filter: &str, fields: &[&str]) -> Vec<String> {
+        let path = capture.to_string_lossy();
+        let mut args = vec!["-r", &path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\u{1f}"];
+        if two_pass {
+            args.push("-2");
+        }
+        args.extend(["-Y", filter]);
+        for f in fields {
+            args.extend(["-e", f]);
+        }
+        self.run(&args).lines().map(str::to_owned).collect()
+    }
+}
+
+/// Tells our messages from the other dissectors' in the same frame, per expert name.
+fn is_ours(name: &str, message: &str) -> bool {
+    let prefix = match name {
+        "dcomauth.identity_change" => "Identity changed inside the association",
+        "dcomauth.fault_after_change" => "Fault under changed identity",
+        "dcomauth.abort_after_change" => "Server closed the association (",
+        "dcomauth.abort_after_fault" => "Server closed the association (",
+        "dcomauth.managed_object_qi" => "RemQueryInterface for IManagedObject",
+        _ => return false,
+    };
+    let after_change = message.contains("after the identity change");
+    message.starts_with(prefix)
+        && match name {
+            "dcomauth.abort_after_change" => after_change,
+            "dcomauth.abort_after_fault" => !after_change,
+            _ => true,
+        }
+}
