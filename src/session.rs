@@ -81,9 +81,13 @@ impl Session {
             self.feed_pdus(input, &segment, &ctx, &mut verdict);
         }
         if let Some(kind) = close_kind(&segment) {
-            self.tracker.close(&ctx, kind, &mut verdict);
+            if self.tracker.tracks(input.stream) {
+                self.tracker.close(&ctx, kind, &mut verdict);
+                // The close belongs to the association even without a finding (statistics table, tree).
+                verdict.stream = Some(input.stream);
+            }
         }
-        if verdict.is_empty() {
+        if verdict.is_empty() && verdict.stream.is_none() {
             return None;
         }
         let verdict = Arc::new(verdict);

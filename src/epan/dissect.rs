@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use once_cell::sync::Lazy;
 use wireshark_sys as ws;
 
-use super::{guard, proto_dcerpc, proto_tcp, render, shim};
+use super::{guard, proto_dcerpc, proto_tcp, render, shim, tap_id};
 use crate::session::{FrameInput, Session};
 use crate::track::{Endpoint, FrameVerdict};
 
@@ -45,6 +45,11 @@ pub unsafe extern "C" fn postdissector(
     if let Some(verdict) = verdict {
         // SAFETY: pointers come straight from epan for this dissection.
         unsafe { render::frame(tvb, pinfo, tree, &verdict) };
+        if let Some(stream) = verdict.stream.as_ref() {
+            // SAFETY: the session keeps this verdict (and so `stream`) alive past the tap push at the
+            // end of this frame's dissection.
+            unsafe { ws::tap_queue_packet(tap_id(), pinfo, (stream as *const u32).cast()) };
+        }
     }
     0
 }

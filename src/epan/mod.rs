@@ -18,6 +18,8 @@ use wireshark_sys as ws;
 /// Protocol ids looked up at handoff (-1 when that protocol is absent).
 static PROTO_DCERPC: AtomicI32 = AtomicI32::new(-1);
 static PROTO_TCP: AtomicI32 = AtomicI32::new(-1);
+/// Our tap: frames with a verdict queue their association's stream for the Statistics table.
+static TAP: AtomicI32 = AtomicI32::new(-1);
 
 /// Runs `f`, turning a panic into `fallback`: a panic crossing the C ABI would abort Wireshark.
 fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
@@ -32,7 +34,7 @@ pub extern "C" fn register_protoinfo() {
         unsafe {
             let handle = ws::create_dissector_handle(Some(dissect::postdissector), proto);
             ws::register_postdissector(handle);
-            ws::register_tap(stats::TAP_NAME.as_ptr());
+            TAP.store(ws::register_tap(stats::TAP_NAME.as_ptr()), Ordering::Relaxed);
             ws::register_init_routine(Some(init_routine));
             ws::register_cleanup_routine(Some(cleanup_routine));
         }
@@ -65,4 +67,8 @@ fn proto_dcerpc() -> c_int {
 
 fn proto_tcp() -> c_int {
     PROTO_TCP.load(Ordering::Relaxed)
+}
+
+fn tap_id() -> c_int {
+    TAP.load(Ordering::Relaxed)
 }

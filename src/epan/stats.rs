@@ -24,6 +24,7 @@ pub extern "C" fn register_tap_listeners() {
         }));
         // SAFETY: `ui` is leaked, so it outlives epan's reference to it.
         unsafe { ws::register_stat_tap_ui(ui, null_mut()) };
+        register_table();
     })
 }
 
@@ -67,4 +68,177 @@ extern "C" fn summary_draw(_tapdata: *mut c_void) {
         // SAFETY: NUL-terminated text; the shim writes it to stdout.
         unsafe { shim::dcomauth_print(out.as_ptr()) };
     })
+}
+
+const TABLE_NAME: &std::ffi::CStr = c"DCOM/DCE-RPC associations";
+
+/// Columns of the Statistics table; `row_cells` fills them in this order.
+const COLUMNS: [(&std::ffi::CStr, ws::stat_tap_table_item_enum, ws::tap_alignment_type); 8] = [
+    (c"Stream", ws::stat_tap_table_item_enum_TABLE_ITEM_UINT, ws::tap_alignment_type_TAP_ALIGN_RIGHT),
+    (c"Client", ws::stat_tap_table_item_enum_TABLE_ITEM_STRING, ws::tap_alignment_type_TAP_ALIGN_LEFT),
+    (c"Server", ws::stat_tap_table_item_enum_TABLE_ITEM_STRING, ws::tap_alignment_type_TAP_ALIGN_LEFT),
+    (c"Interfaces", ws::stat_tap_table_item_enum_TABLE_ITEM_STRING, ws::tap_alignment_type_TAP_ALIGN_LEFT),
+    (c"Identities (frame)", ws::stat_tap_table_item_enum_TABLE_ITEM_STRING, ws::tap_alignment_type_TAP_ALIGN_LEFT),
+    (c"Changes", ws::stat_tap_table_item_enum_TABLE_ITEM_UINT, ws::tap_alignment_type_TAP_ALIGN_RIGHT),
+    (c"Faults", ws::stat_tap_table_item_enum_TABLE_ITEM_UINT, ws::tap_alignment_type_TAP_ALIGN_RIGHT),
+    (c"Ended", ws::stat_tap_table_item_enum_TABLE_ITEM_STRING, ws::tap_alignment_type_TAP_ALIGN_LEFT),
+];
+
+/// Registers the Statistics-menu table (also `tshark -z dcomauth,table`).
+pub fn register_table() {
+    let fields: Vec<ws::stat_tap_table_item> = COLUMNS
+        .iter()
+        .map(|(name, kind, align)| ws::stat_tap_table_item {
+            type_: *kind,
+            align: *align,
+            column_name: name.as_ptr(),
+            // tshark prints each cell with this as its printf format.
+            field_format: if *kind == ws::stat_tap_table_item_enum_TABLE_ITEM_UINT { c"%u" } else { c"%s" }.as_ptr(),
+        })
+        .collect();
+    let fields = Box::leak(fields.into_boxed_slice());
+    let ui = Box::leak(Box::new(ws::stat_tap_table_ui {
+        group: ws::register_stat_group_e_REGISTER_STAT_GROUP_GENERIC,
+        title: c"DCOM Authentication Tracker".as_ptr(),
+        tap_name: TAP_NAME.as_ptr(),
+        cli_string: c"dcomauth,table".as_ptr(),
+        stat_tap_init_cb: Some(table_init),
+        packet_func: Some(table_packet),
+        stat_tap_reset_table_cb: Some(table_reset),
+        stat_tap_free_table_item_cb: Some(table_free_item),
+        stat_filter_check_cb: None,
+        nfields: fields.len(),
+        fields: fields.as_mut_ptr(),
+        nparams: 0,
+        params: null_mut(),
+        tables: null_mut(),
+        refcount: 0,
+    }));
+    // SAFETY: `ui` and its columns are leaked: epan keeps them for the process.
+    unsafe { ws::register_stat_tap_table_ui(ui) };
+}
+
+unsafe extern "C" fn table_init(ui: *mut ws::stat_tap_table_ui) {
+    guard((), || {
+        // SAFETY: `ui` is the registered table UI epan hands back; names are static.
+        unsafe {
+            if ws::stat_tap_find_table(ui, TABLE_NAME.as_ptr()).is_null() {
+                let table = ws::stat_tap_init_table(TABLE_NAME.as_ptr(), COLUMNS.len() as i32, 0, std::ptr::null());
+                ws::stat_tap_add_table(ui, table);
+            }
+        }
+    })
+}
+
+/// One queued verdict: refresh the row of its association from the tracker's summary.
+unsafe extern "C" fn table_packet(
+    tapdata: *mut c_void,
+    _pinfo: *mut ws::packet_info,
+    _edt: *mut ws::epan_dissect_t,
+    data: *const c_void,
+    _flags: ws::tap_flags_t,
+) -> ws::tap_packet_status {
+    guard(ws::tap_packet_status_TAP_PACKET_DONT_REDRAW, || {
+        // SAFETY: epan passes the stat_data_t it registered; `data` is the u32 stream we queued.
+        let (table, stream) = unsafe {
+            let stat = tapdata as *mut ws::stat_data_t;
+            if stat.is_null() || data.is_null() {
+                return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW;
+            }
+            (ws::stat_tap_find_table((*stat).stat_tap_data, TABLE_NAME.as_ptr()), *(data as *const u32))
+        };
+        if table.is_null() {
+            return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW;
+        }
+        let row = dissect::with_session(|s| {
+            s.tracker().associations().enumerate().find(|(_, a)| a.stream == stream).map(|(i, a)| (i, a.table_row()))
+        });
+        let Some((index, row)) = row else { return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW };
+        // SAFETY: `table` belongs to this UI; set_row frees what the row held before.
+        unsafe { set_row(table, index as u32, &row) };
+        ws::tap_packet_status_TAP_PACKET_REDRAW
+    })
+}
+
+fn uint_item(v: u32) -> ws::stat_tap_table_item_type {
+    let mut item =
+        ws::stat_tap_table_item_type { type_: ws::stat_tap_table_item_enum_TABLE_ITEM_UINT, ..Default::default() };
+    item.value.uint_value = v;
+    item
+}
+
+fn string_item(s: &str) -> ws::stat_tap_table_item_type {
+    let text = CString::new(s.replace('\0', "\u{fffd}")).unwrap_or_default();
+    let mut item =
+        ws::stat_tap_table_item_type { type_: ws::stat_tap_table_item_enum_TABLE_ITEM_STRING, ..Default::default() };
+    // SAFETY: g_strdup copies the text; the table's free callback releases it.
+    item.value.string_value = unsafe { ws::g_strdup(text.as_ptr()) };
+    item
+}
+
+/// # Safety
+/// `table` must be a live table with `COLUMNS.len()` fields.
+unsafe fn set_row(table: *mut ws::stat_tap_table, index: u32, row: &crate::track::TableRow) {
+    let cells = [
+        uint_item(row.stream),
+        string_item(&row.client),
+        string_item(&row.server),
+        string_item(&row.interfaces),
+        string_item(&row.identities),
+        uint_item(row.changes),
+        uint_item(row.faults),
+        string_item(&row.ended),
+    ];
+    // SAFETY: per the function contract; old strings of an existing row are freed before the copy.
+    unsafe {
+        if index < (*table).num_elements {
+            for col in 0..cells.len() as u32 {
+                free_item(ws::stat_tap_get_field_data(table, index, col));
+            }
+        }
+        ws::stat_tap_init_table_row(table, index, cells.len() as u32, cells.as_ptr());
+    }
+}
+
+/// # Safety
+/// `item` is NULL or a table cell whose string, if any, came from `g_strdup`.
+unsafe fn free_item(item: *mut ws::stat_tap_table_item_type) {
+    // SAFETY: per the function contract.
+    unsafe {
+        if !item.is_null() && (*item).type_ == ws::stat_tap_table_item_enum_TABLE_ITEM_STRING {
+            ws::g_free((*item).value.string_value as *mut c_void);
+            (*item).value.string_value = std::ptr::null();
+        }
+    }
+}
+
+unsafe extern "C" fn table_reset(table: *mut ws::stat_tap_table) {
+    guard((), || {
+        // SAFETY: epan hands us one of our tables; every string cell is ours.
+        unsafe {
+            if table.is_null() {
+                return;
+            }
+            for row in 0..(*table).num_elements {
+                for col in 0..(*table).num_fields {
+                    let item = ws::stat_tap_get_field_data(table, row, col);
+                    free_item(item);
+                    if !item.is_null() {
+                        (*item).type_ = ws::stat_tap_table_item_enum_TABLE_ITEM_NONE;
+                        (*item).value.uint_value = 0;
+                    }
+                }
+            }
+        }
+    })
+}
+
+unsafe extern "C" fn table_free_item(
+    _table: *mut ws::stat_tap_table,
+    _row: u32,
+    _column: u32,
+    field: *mut ws::stat_tap_table_item_type,
+) {
+    // SAFETY: epan frees a cell of ours.
+    guard((), || unsafe { free_item(field) })
 }

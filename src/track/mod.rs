@@ -17,7 +17,7 @@ mod tests;
 
 pub use summary::{
     AssociationSummary, BindState, CloseSummary, FaultSummary, IdentityChangeSummary, IdentitySummary,
-    InterfaceSummary, Side,
+    InterfaceSummary, Side, TableRow,
 };
 pub use tracker::Tracker;
 

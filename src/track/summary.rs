@@ -346,3 +346,46 @@ impl AssociationSummary {
         out
     }
 }
+
+/// One association as a row of the Statistics table (GUI and `tshark -z dcomauth,table`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRow {
+    pub stream: u32,
+    pub client: String,
+    pub server: String,
+    pub interfaces: String,
+    pub identities: String,
+    pub changes: u32,
+    pub faults: u32,
+    pub ended: String,
+}
+
+impl AssociationSummary {
+    pub fn table_row(&self) -> TableRow {
+        let mut interfaces: Vec<String> = Vec::new();
+        for i in &self.interfaces {
+            let name = super::report::interface_label(&i.uuid);
+            if i.state == BindState::Accepted && !interfaces.contains(&name) {
+                interfaces.push(name);
+            }
+        }
+        let mut identities: Vec<String> = Vec::new();
+        for i in &self.identities {
+            let text = match &i.identity {
+                Some(id) => format!("{id} (frame {})", i.frame),
+                None => format!("{} (frame {})", auth_type_name(i.auth_type), i.frame),
+            };
+            identities.push(text);
+        }
+        TableRow {
+            stream: self.stream,
+            client: endpoint(&self.client),
+            server: endpoint(&self.server),
+            interfaces: interfaces.join(", "),
+            identities: identities.join(", "),
+            changes: (self.changes.len() as u32).saturating_add(self.changes_dropped),
+            faults: u32::try_from(self.fault_count()).unwrap_or(u32::MAX),
+            ended: self.ended().map_or_else(|| "open at capture end".to_string(), close_text),
+        }
+    }
+}
