@@ -12,6 +12,7 @@ pub enum Hf {
     Stream,
     Pdu,
     Identity,
+    IdentityUnknown,
     IdentityChanged,
     IdentityFrame,
     Baseline,
@@ -60,147 +61,37 @@ macro_rules! field {
     };
 }
 
+#[rustfmt::skip]
 const FIELDS: [FieldSpec; HF_COUNT] = [
     field!(Stream, c"TCP stream", c"dcomauth.stream", FT_UINT32, DEC, c"tcp.stream of the association"),
     field!(Pdu, c"DCE/RPC PDU", c"dcomauth.pdu", FT_STRING, NONE, c"One DCE/RPC PDU of this frame"),
-    field!(
-        Identity,
-        c"Identity",
-        c"dcomauth.identity",
-        FT_STRING,
-        NONE,
-        c"NTLMSSP identity (DOMAIN\\user) this PDU runs under"
-    ),
-    field!(
-        IdentityChanged,
-        c"Identity differs from baseline",
-        c"dcomauth.identity.changed",
-        FT_BOOLEAN,
-        NONE,
-        c"The identity is not the association's first"
-    ),
-    field!(
-        IdentityFrame,
-        c"Identity established in",
-        c"dcomauth.identity.frame",
-        FT_FRAMENUM,
-        NONE,
-        c"Frame of the AUTHENTICATE that established this identity"
-    ),
-    field!(
-        Baseline,
-        c"Baseline identity",
-        c"dcomauth.baseline",
-        FT_STRING,
-        NONE,
-        c"The association's first authenticated identity"
-    ),
-    field!(
-        BaselineFrame,
-        c"Baseline established in",
-        c"dcomauth.baseline.frame",
-        FT_FRAMENUM,
-        NONE,
-        c"Frame of the baseline AUTHENTICATE"
-    ),
-    field!(
-        BaselinePartial,
-        c"Baseline is partial",
-        c"dcomauth.baseline.partial",
-        FT_BOOLEAN,
-        NONE,
-        c"The capture started mid-association; an earlier identity may exist"
-    ),
+    field!(Identity, c"Identity", c"dcomauth.identity", FT_STRING, NONE, c"NTLMSSP identity (DOMAIN\\user) this PDU runs under"),
+    field!(IdentityUnknown, c"Identity not visible", c"dcomauth.identity.unknown", FT_STRING, NONE, c"Why this PDU shows no NTLMSSP identity"),
+    field!(IdentityChanged, c"Identity differs from baseline", c"dcomauth.identity.changed", FT_BOOLEAN, NONE, c"The identity is not the association's first"),
+    field!(IdentityFrame, c"Identity established in", c"dcomauth.identity.frame", FT_FRAMENUM, NONE, c"Frame of the AUTHENTICATE that established this identity"),
+    field!(Baseline, c"Baseline identity", c"dcomauth.baseline", FT_STRING, NONE, c"The association's first authenticated identity"),
+    field!(BaselineFrame, c"Baseline established in", c"dcomauth.baseline.frame", FT_FRAMENUM, NONE, c"Frame of the baseline AUTHENTICATE"),
+    field!(BaselinePartial, c"Baseline is partial", c"dcomauth.baseline.partial", FT_BOOLEAN, NONE, c"The capture started mid-association; an earlier identity may exist"),
     field!(Security, c"Security context", c"dcomauth.security", FT_STRING, NONE, c"auth_context_id, package and level"),
-    field!(
-        AuthContextId,
-        c"auth_context_id",
-        c"dcomauth.auth_context_id",
-        FT_UINT32,
-        DEC,
-        c"Security context of this PDU"
-    ),
+    field!(AuthContextId, c"auth_context_id", c"dcomauth.auth_context_id", FT_UINT32, DEC, c"Security context of this PDU"),
     field!(AuthType, c"Authentication package", c"dcomauth.auth_type", FT_STRING, NONE, c"NTLMSSP, SPNEGO, Kerberos …"),
-    field!(
-        AuthLevel,
-        c"Authentication level",
-        c"dcomauth.auth_level",
-        FT_STRING,
-        NONE,
-        c"connect, packet integrity, packet privacy …"
-    ),
+    field!(AuthLevel, c"Authentication level", c"dcomauth.auth_level", FT_STRING, NONE, c"connect, packet integrity, packet privacy …"),
     field!(Interface, c"Interface", c"dcomauth.interface", FT_STRING, NONE, c"Interface of the presentation context"),
     field!(InterfaceUuid, c"Interface UUID", c"dcomauth.interface.uuid", FT_STRING, NONE, c"Abstract syntax UUID"),
     field!(CtxId, c"Presentation context", c"dcomauth.ctx_id", FT_UINT16, DEC, c"p_cont_id"),
     field!(CallId, c"Call ID", c"dcomauth.call_id", FT_UINT32, DEC, c"call_id of the PDU"),
     field!(Opnum, c"Opnum", c"dcomauth.opnum", FT_UINT16, DEC, c"Operation number of the call"),
-    field!(
-        History,
-        c"Earlier associations",
-        c"dcomauth.history",
-        FT_STRING,
-        NONE,
-        c"Earlier associations between the same client and server"
-    ),
+    field!(History, c"Earlier associations", c"dcomauth.history", FT_STRING, NONE, c"Earlier associations between the same client and server"),
     field!(HistoryEarlier, c"Earlier associations of this pair", c"dcomauth.history.earlier", FT_UINT32, DEC, c""),
-    field!(
-        HistoryWithChange,
-        c"Earlier associations with an identity change",
-        c"dcomauth.history.with_change",
-        FT_UINT32,
-        DEC,
-        c""
-    ),
-    field!(
-        HistoryWithAbort,
-        c"Earlier associations with a server abort",
-        c"dcomauth.history.with_abort",
-        FT_UINT32,
-        DEC,
-        c""
-    ),
-    field!(
-        HistoryFrame,
-        c"Last earlier change",
-        c"dcomauth.history.frame",
-        FT_FRAMENUM,
-        NONE,
-        c"Most recent earlier association's change or abort"
-    ),
-    field!(
-        ChangeFrame,
-        c"Identity change in",
-        c"dcomauth.change.frame",
-        FT_FRAMENUM,
-        NONE,
-        c"Frame of the identity change"
-    ),
-    field!(
-        FaultFrame,
-        c"Last fault in",
-        c"dcomauth.fault.frame",
-        FT_FRAMENUM,
-        NONE,
-        c"Frame of the last fault before the close"
-    ),
-    field!(
-        CallFrame,
-        c"Request in",
-        c"dcomauth.call.frame",
-        FT_FRAMENUM,
-        NONE,
-        c"Frame of the request this fault answers"
-    ),
+    field!(HistoryWithChange, c"Earlier associations with an identity change", c"dcomauth.history.with_change", FT_UINT32, DEC, c""),
+    field!(HistoryWithAbort, c"Earlier associations with a server abort", c"dcomauth.history.with_abort", FT_UINT32, DEC, c""),
+    field!(HistoryFrame, c"Last earlier change", c"dcomauth.history.frame", FT_FRAMENUM, NONE, c"Most recent earlier association's change or abort"),
+    field!(ChangeFrame, c"Identity change in", c"dcomauth.change.frame", FT_FRAMENUM, NONE, c"Frame of the identity change"),
+    field!(FaultFrame, c"Last fault in", c"dcomauth.fault.frame", FT_FRAMENUM, NONE, c"Frame of the last fault before the close"),
+    field!(CallFrame, c"Request in", c"dcomauth.call.frame", FT_FRAMENUM, NONE, c"Frame of the request this fault answers"),
     field!(Status, c"Status", c"dcomauth.status", FT_UINT32, HEX, c"Fault status"),
     field!(Hresult, c"Client HRESULT", c"dcomauth.hresult", FT_UINT32, HEX, c"HRESULT the COM client sees"),
-    field!(
-        SinceChangeMs,
-        c"Time since change (ms)",
-        c"dcomauth.since_change_ms",
-        FT_DOUBLE,
-        NONE,
-        c"Milliseconds from the identity change to the close"
-    ),
+    field!(SinceChangeMs, c"Time since change (ms)", c"dcomauth.since_change_ms", FT_DOUBLE, NONE, c"Milliseconds from the identity change to the close"),
 ];
 
 /// Expert infos; names users filter on are stable.

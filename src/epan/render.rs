@@ -116,7 +116,13 @@ fn pdu(t: &Tree, p: &PduView) {
             }
         }
         None => {
-            generated(t.text(Hf::Identity, "(not visible: unauthenticated, Kerberos or not yet seen)"));
+            let why = match p.security.as_ref().map(|s| s.auth_type) {
+                Some(AuthType::Kerberos) => "Kerberos: the client's name is not visible on the wire",
+                Some(AuthType::Netlogon) => "Netlogon secure channel: no user name on the wire",
+                Some(_) => "authentication not completed yet",
+                None => "unauthenticated PDU",
+            };
+            generated(t.text(Hf::IdentityUnknown, why));
         }
     }
     generated(t.boolean(Hf::IdentityChanged, p.changed));
