@@ -16,12 +16,44 @@ fn before(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
 
+/// Holes remembered per direction: ranges skipped by a segment that arrived early.
+const MAX_HOLES: usize = 8;
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Direction {
     /// Sequence number where the next PDU header starts, when known.
     next_pdu: Option<u32>,
     /// One past the highest sequence number seen with data.
     high: Option<u32>,
+    /// Byte ranges [start, end) not seen yet below `high`: data landing there is out of order, not
+    /// retransmitted.
+    holes: [Option<(u32, u32)>; MAX_HOLES],
+    /// Slot the next hole overwrites when all are in use.
+    next_hole: usize,
+}
+
+impl Direction {
+    fn add_hole(&mut self, start: u32, end: u32) {
+        let slot = self.holes.iter().position(Option::is_none).unwrap_or(self.next_hole % MAX_HOLES);
+        self.holes[slot] = Some((start, end));
+        self.next_hole = (slot + 1) % MAX_HOLES;
+    }
+
+    /// Takes [seq, end) out of the hole containing it; false when no hole contains it.
+    fn fill_hole(&mut self, seq: u32, end: u32) -> bool {
+        let Some(slot) = self.holes.iter().position(|h| h.is_some_and(|(hs, he)| !before(seq, hs) && !before(he, end)))
+        else {
+            return false;
+        };
+        let Some((hs, he)) = self.holes[slot].take() else { return false };
+        if before(hs, seq) {
+            self.holes[slot] = Some((hs, seq));
+        }
+        if before(end, he) {
+            self.add_hole(end, he);
+        }
+        true
+    }
 }
 
 /// What to do with one segment's payload.
@@ -56,7 +88,14 @@ impl Flows {
         let end = seq.wrapping_add(len);
         if let Some(high) = dir.high {
             if !before(high, end) {
-                return Plan::Retransmission;
+                if !dir.fill_hole(seq, end) {
+                    return Plan::Retransmission;
+                }
+                // Late data for a hole: whole PDUs only, and the head of the stream keeps its state.
+                return Plan::Pdus(whole_pdus(payload, 0).0);
+            }
+            if before(high, seq) {
+                dir.add_hole(high, seq);
             }
         }
         dir.high = Some(end);
@@ -69,27 +108,32 @@ impl Flows {
             // Unknown or skipped over (capture start, gap): resync if a header starts the segment.
             _ => dcerpc::parse_header(payload).is_ok().then_some(0),
         };
-        let Some(mut off) = start else {
+        let Some(off) = start else {
             return Plan::Pdus(Vec::new());
         };
-        let mut pdus = Vec::new();
-        dir.next_pdu = None;
-        while off < payload.len() {
-            let Ok(header) = dcerpc::parse_header(&payload[off..]) else {
-                // Not a header where one should be: lose sync until a segment starts with one.
-                return Plan::Pdus(pdus);
-            };
-            let frag = usize::from(header.frag_length);
-            if off + frag > payload.len() {
-                dir.next_pdu = Some(seq.wrapping_add((off + frag) as u32));
-                return Plan::Pdus(pdus);
-            }
-            pdus.push((off, frag));
-            off += frag;
-        }
-        dir.next_pdu = Some(end);
+        let (pdus, next) = whole_pdus(payload, off);
+        dir.next_pdu = next.map(|n| seq.wrapping_add(n as u32));
         Plan::Pdus(pdus)
     }
+}
+
+/// Whole PDUs from `off` on, and the payload offset where the next header starts (beyond the end
+/// for a PDU that continues in later segments; None when a header was expected but not found).
+fn whole_pdus(payload: &[u8], mut off: usize) -> (Vec<(usize, usize)>, Option<usize>) {
+    let mut pdus = Vec::new();
+    while let Some(rest) = payload.get(off..).filter(|r| !r.is_empty()) {
+        let Ok(header) = dcerpc::parse_header(rest) else {
+            // Not a header where one should be: lose sync until a segment starts with one.
+            return (pdus, None);
+        };
+        let frag = usize::from(header.frag_length);
+        if frag > rest.len() {
+            return (pdus, Some(off + frag));
+        }
+        pdus.push((off, frag));
+        off += frag;
+    }
+    (pdus, Some(off))
 }
 
 #[cfg(test)]
@@ -154,6 +198,19 @@ mod tests {
         let mut flows = Flows::default();
         assert_eq!(flows.segment(0, true, 77, &[0xAB; 30]), Plan::Pdus(vec![]));
         assert_eq!(flows.segment(0, true, 107, &pdu(24, 9)), Plan::Pdus(vec![(0, 24)]));
+    }
+
+    #[test]
+    fn a_segment_arriving_late_into_a_hole_is_not_a_retransmission() {
+        let mut flows = Flows::default();
+        let (a, b, c) = (pdu(24, 1), pdu(24, 2), pdu(24, 3));
+        assert_eq!(flows.segment(0, true, 100, &a), Plan::Pdus(vec![(0, 24)]));
+        // b (124..148) is late; c arrives first.
+        assert_eq!(flows.segment(0, true, 148, &c), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(0, true, 124, &b), Plan::Pdus(vec![(0, 24)]));
+        // Now everything up to 172 was seen: b again is a retransmission.
+        assert_eq!(flows.segment(0, true, 124, &b), Plan::Retransmission);
+        assert_eq!(flows.segment(0, true, 172, &pdu(24, 4)), Plan::Pdus(vec![(0, 24)]));
     }
 
     #[test]

@@ -32,6 +32,9 @@ const MAX_NAME_CHARS: usize = 256;
 const MAX_IIDS: usize = 64;
 
 const PFC_FIRST_FRAG: u8 = 0x01;
+const PFC_LAST_FRAG: u8 = 0x02;
+/// Largest RemQueryInterface stub collected across fragments; a real one is a few hundred bytes.
+const MAX_QI_STUB: usize = 64 * 1024;
 
 /// RemQueryInterface is opnum 3 of IRemUnknown and IRemUnknown2 (MS-DCOM 3.1.1.5.6).
 const OPNUM_REM_QUERY_INTERFACE: u16 = 3;
@@ -137,6 +140,8 @@ struct Call {
     changed: bool,
     change_frame: Option<u32>,
     iids: Vec<Uuid>,
+    /// Stub of a fragmented RemQueryInterface request, collected until its last fragment.
+    qi_stub: Option<(Vec<u8>, ByteOrder)>,
 }
 
 /// A bind/alter_context waiting for (or matched with) its answer.
@@ -321,8 +326,13 @@ impl Association {
                     let _ = self.security_entry(auth);
                 }
                 let first = h.pfc_flags & PFC_FIRST_FRAG != 0 || !self.calls.contains_key(&h.call_id);
-                if first {
-                    self.request(ctx, h.call_id, h.pfc_flags & PFC_FIRST_FRAG != 0, r, h.byte_order, trailer_id);
+                let last = h.pfc_flags & PFC_LAST_FRAG != 0;
+                let iids_known_now = if first {
+                    self.request(ctx, h.call_id, h.pfc_flags & PFC_FIRST_FRAG != 0, last, r, h.byte_order, trailer_id)
+                } else {
+                    self.request_fragment(h.call_id, last, r.stub)
+                };
+                if iids_known_now {
                     if let Some(call) = self.calls.get(&h.call_id) {
                         if call.changed && call.iids.contains(&IID_IMANAGEDOBJECT) {
                             if let Some(identity) = call.identity.clone() {
@@ -686,15 +696,18 @@ impl Association {
         }
     }
 
+    /// Records a call from its first request fragment; true when its requested IIDs are known now.
+    #[allow(clippy::too_many_arguments)]
     fn request(
         &mut self,
         ctx: &FrameCtx,
         call_id: u32,
         first_fragment: bool,
+        last_fragment: bool,
         r: &crate::proto::dcerpc::Request<'_>,
         order: ByteOrder,
         trailer_id: Option<u32>,
-    ) {
+    ) -> bool {
         let auth_context_id = trailer_id.or(self.current_security);
         let identity = self.identity_of(auth_context_id);
         let changed = self.is_changed(identity.as_ref());
@@ -708,12 +721,20 @@ impl Association {
         };
         let interface = self.presentation.get(&r.ctx_id).copied();
         let mut iids = Vec::new();
+        let mut qi_stub = None;
+        let mut iids_known = false;
         if first_fragment
             && r.opnum == OPNUM_REM_QUERY_INTERFACE
             && interface.is_some_and(|i| i.uuid == IID_IREMUNKNOWN || i.uuid == IID_IREMUNKNOWN2)
         {
-            iids = dcom::rem_query_interface_iids(r.stub, order);
-            iids.truncate(MAX_IIDS);
+            if last_fragment {
+                iids = dcom::rem_query_interface_iids(r.stub, order);
+                iids.truncate(MAX_IIDS);
+                iids_known = true;
+            } else {
+                // The IIDs come at the end of the stub: wait for the last fragment.
+                qi_stub = Some((r.stub.get(..MAX_QI_STUB).unwrap_or(r.stub).to_vec(), order));
+            }
         }
         self.generation += 1;
         let call = Call {
@@ -727,6 +748,7 @@ impl Association {
             changed,
             change_frame,
             iids,
+            qi_stub,
         };
         self.calls.insert(call_id, call);
         self.call_order.push_back((call_id, self.generation));
@@ -736,6 +758,26 @@ impl Association {
                 self.calls.remove(&old);
             }
         }
+        iids_known
+    }
+
+    /// A later fragment of a request: completes a collected RemQueryInterface stub on the last one.
+    fn request_fragment(&mut self, call_id: u32, last_fragment: bool, stub: &[u8]) -> bool {
+        let Some(call) = self.calls.get_mut(&call_id) else { return false };
+        let Some((collected, order)) = call.qi_stub.as_mut() else { return false };
+        if collected.len() + stub.len() > MAX_QI_STUB {
+            call.qi_stub = None;
+            return false;
+        }
+        collected.extend_from_slice(stub);
+        if !last_fragment {
+            return false;
+        }
+        let mut iids = dcom::rem_query_interface_iids(collected, *order);
+        iids.truncate(MAX_IIDS);
+        call.iids = iids;
+        call.qi_stub = None;
+        true
     }
 
     fn fault(&mut self, ctx: &FrameCtx, call_id: u32, status: u32, findings: &mut Vec<Finding>) {
