@@ -603,18 +603,20 @@ fn request_without_sec_trailer_runs_under_the_latest_context() {
 }
 
 #[test]
-fn fragments_share_the_first_fragment_call() {
+fn a_fragmented_rem_query_interface_is_read_when_its_last_fragment_arrives() {
     let mut cap = Cap::new(LE);
     cap.baseline(3, ISYSTEMACTIVATOR);
     cap.reauth(8, 79232, "REDMOND", "jiangyue");
     let o = cap.o;
     let stub = rem_qi_stub(o, &[IMANAGEDOBJECT]);
-    let a = cap.c(request(o, PFC_FIRST_FRAG, 9, 1, 3, None, &stub, Some(&verifier(10, 79232))));
-    assert_eq!(a.findings.len(), 1);
-    // The last fragment's stub is not parsed again and repeats no finding.
-    let b = cap.c(request(o, PFC_LAST_FRAG, 9, 1, 3, None, &stub, Some(&verifier(10, 79232))));
-    assert!(b.findings.is_empty());
+    // The IID array is in the tail: nothing can be said on the first fragment.
+    let (head, tail) = stub.split_at(stub.len() - 20);
+    let a = cap.c(request(o, PFC_FIRST_FRAG, 9, 1, 3, None, head, Some(&verifier(10, 79232))));
+    assert!(a.findings.is_empty());
+    let b = cap.c(request(o, PFC_LAST_FRAG, 9, 1, 3, None, tail, Some(&verifier(10, 79232))));
+    assert!(matches!(b.findings.as_slice(), [Finding::ManagedObjectQi { .. }]), "{:?}", b.findings);
     assert_eq!(b.pdus[0].interface, Some(iface(1, IREMUNKNOWN2)));
+    assert_eq!(b.pdus[0].opnum, Some(3));
 }
 
 #[test]
