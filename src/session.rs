@@ -131,3 +131,109 @@ fn close_kind(seg: &Segment) -> Option<CloseKind> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    const CLIENT: Endpoint = Endpoint { addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 10)), port: 59916 };
+    const SERVER: Endpoint = Endpoint { addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 20)), port: 49157 };
+
+    /// An Ethernet/IPv4/TCP frame from `src` to `dst` carrying `payload`.
+    fn frame(src: Endpoint, dst: Endpoint, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+        let (IpAddr::V4(s), IpAddr::V4(d)) = (src.addr, dst.addr) else { unreachable!() };
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+        f.extend_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&s.octets());
+        f.extend_from_slice(&d.octets());
+        f.extend_from_slice(&src.port.to_be_bytes());
+        f.extend_from_slice(&dst.port.to_be_bytes());
+        f.extend_from_slice(&seq.to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// A little-endian fault PDU for `call_id` with `status`.
+    fn fault(call_id: u32, status: u32) -> Vec<u8> {
+        let mut p = vec![5, 0, 3, 3, 0x10, 0, 0, 0, 32, 0, 0, 0];
+        p.extend_from_slice(&call_id.to_le_bytes());
+        p.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        p.extend_from_slice(&status.to_le_bytes());
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        p
+    }
+
+    fn input<'a>(n: u32, src: Endpoint, dst: Endpoint, bytes: &'a [u8], has_dcerpc: bool) -> FrameInput<'a> {
+        FrameInput {
+            frame: n,
+            time_ns: i64::from(n) * 1_000_000,
+            stream: 0,
+            src,
+            dst,
+            frame_bytes: bytes,
+            reassembled: None,
+            has_dcerpc,
+        }
+    }
+
+    #[test]
+    fn a_server_fin_right_after_a_fault_is_reported_once_and_replayed_unchanged() {
+        let mut s = Session::new();
+        let f1 = frame(SERVER, CLIENT, 500, 0x18, &fault(2, 0x721));
+        assert!(s.first_pass(&input(1, SERVER, CLIENT, &f1, true)).is_none(), "an unauthenticated fault shows nothing");
+        let fin = frame(SERVER, CLIENT, 532, 0x11, &[]);
+        let v = s.first_pass(&input(2, SERVER, CLIENT, &fin, false)).expect("the FIN closes a tracked association");
+        assert!(matches!(v.findings.as_slice(), [crate::track::Finding::AbortAfterFault { last_fault_frame: 1, .. }]));
+        // The same FIN retransmitted, and the replay of frame 2, change nothing.
+        let again = s.first_pass(&input(3, SERVER, CLIENT, &fin, false)).expect("still the association's frame");
+        assert!(again.findings.is_empty());
+        assert_eq!(s.replay(2), Some(v));
+    }
+
+    #[test]
+    fn frames_before_any_dcerpc_are_not_looked_at() {
+        let s = Session::new();
+        assert!(!s.tracks_anything());
+        assert!(!s.wants(false, Some(0)));
+        assert!(s.wants(true, None));
+    }
+
+    /// Hostile frames through the whole byte path (TCP location, PDU boundaries, parsers, tracker):
+    /// mutated and truncated copies of a valid exchange must never panic.
+    #[test]
+    fn mutated_frames_never_panic() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let base = [
+            frame(CLIENT, SERVER, 1, 0x18, &[5, 0, 11, 3, 0x10, 0, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0]),
+            frame(SERVER, CLIENT, 1, 0x18, &fault(1, 5)),
+            frame(SERVER, CLIENT, 33, 0x11, &[]),
+        ];
+        let mut s = Session::new();
+        for n in 0..30_000u32 {
+            let pick = (next() % 3) as usize;
+            let mut f = base[pick].clone();
+            for _ in 0..(next() % 6) {
+                // Mostly the DCE/RPC bytes after the 54 bytes of headers, sometimes the headers.
+                let at =
+                    if next() % 4 == 0 { next() as usize % f.len() } else { 54 + next() as usize % (f.len() - 54) };
+                f[at] = next() as u8;
+            }
+            f.truncate((next() as usize) % (f.len() + 1));
+            let (src, dst) = if pick == 0 { (CLIENT, SERVER) } else { (SERVER, CLIENT) };
+            let reassembled = (next() % 4 == 0).then(|| &f[f.len() / 2..]);
+            let inp =
+                FrameInput { reassembled, stream: (next() % 3) as u32, ..input(n + 1, src, dst, &f, next() % 2 == 0) };
+            let _ = s.first_pass(&inp);
+        }
+    }
+}
