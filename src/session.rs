@@ -224,8 +224,10 @@ mod tests {
             let mut f = base[pick].clone();
             for _ in 0..(next() % 6) {
                 // Mostly the DCE/RPC bytes after the 54 bytes of headers, sometimes the headers.
-                let at =
-                    if next() % 4 == 0 { next() as usize % f.len() } else { 54 + next() as usize % (f.len() - 54) };
+                let at = match f.len().checked_sub(54).filter(|n| *n > 0 && next() % 4 != 0) {
+                    Some(body) => 54 + next() as usize % body,
+                    None => next() as usize % f.len(),
+                };
                 f[at] = next() as u8;
             }
             f.truncate((next() as usize) % (f.len() + 1));
