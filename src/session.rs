@@ -245,6 +245,6 @@ mod tests {
             hits += usize::from(s.first_pass(&inp).is_some());
         }
         // The run must reach the tracker, not stop at the TCP layer every time.
-        assert!(hits > 5_000, "only {hits} frames produced a verdict");
+        assert!(hits > 2_000, "only {hits} frames produced a verdict");
     }
 }
