@@ -89,6 +89,35 @@ pub fn orpc_resp(drep: Drep, outs: &[u32], hr: u32) -> Vec<u8> {
     w.finish()
 }
 
+/// OBJREF_STANDARD for interface `iid` of the object `ipid`, exported by `server` (an address
+/// such as "10.0.0.20") over ncacn_ip_tcp, NTLMSSP security binding (MS-DCOM 2.2.18). Always
+/// little-endian: it travels as an opaque byte array whatever the PDU's drep.
+pub fn objref_standard(iid: &Guid, ipid: &Guid, oxid: u64, oid: u64, server: &str) -> Vec<u8> {
+    let mut o = Ndr::new(Drep::Little);
+    o.u32(0x574f_454d).u32(1).guid(iid);
+    o.u32(0).u32(5).u64(oxid).u64(oid).guid(ipid);
+    let mut strings: Vec<u16> = vec![0x0007];
+    strings.extend(server.encode_utf16());
+    strings.extend([0, 0]);
+    let security_offset = strings.len() as u16;
+    strings.extend([0x000a, 0xffff, 0, 0]);
+    o.u16(strings.len() as u16).u16(security_offset);
+    for s in strings {
+        o.u16(s);
+    }
+    o.finish()
+}
+
+/// A response carrying one interface pointer: ORPCTHAT, unique pointer to MInterfacePointer
+/// (ulCntData + conformant byte array holding `objref`), HRESULT S_OK.
+pub fn interface_pointer_resp(drep: Drep, objref: &[u8]) -> Vec<u8> {
+    let mut w = Ndr::new(drep);
+    orpcthat(&mut w);
+    w.a32(0x0002_0000).a32(objref.len() as u32).a32(objref.len() as u32).bytes(objref);
+    w.a32(0);
+    w.finish()
+}
+
 /// IEnumWbemClassObject::Next request: lTimeout, uCount.
 pub fn enum_next_req(drep: Drep, cid: &Guid, timeout: u32, count: u32) -> Vec<u8> {
     orpc_req(drep, cid, &[timeout, count])

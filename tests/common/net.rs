@@ -105,7 +105,7 @@ pub struct TcpSegment {
 
 /// TCP header + payload with the checksum over the IPv4 or IPv6 pseudo-header.
 pub fn tcp(src: IpAddr, dst: IpAddr, seg: &TcpSegment) -> Vec<u8> {
-    assert!(seg.options.len() % 4 == 0, "TCP options must be padded to 4 bytes");
+    assert!(seg.options.len().is_multiple_of(4), "TCP options must be padded to 4 bytes");
     let hlen = 20 + seg.options.len();
     let mut t = vec![0u8; 20];
     t[0..2].copy_from_slice(&seg.src_port.to_be_bytes());
@@ -165,13 +165,7 @@ pub struct FlowSpec {
 
 impl FlowSpec {
     pub fn new(client: SocketAddr, server: SocketAddr) -> Self {
-        FlowSpec {
-            client,
-            server,
-            vlan: None,
-            client_mac: mac_for(client.ip()),
-            server_mac: mac_for(server.ip()),
-        }
+        FlowSpec { client, server, vlan: None, client_mac: mac_for(client.ip()), server_mac: mac_for(server.ip()) }
     }
 
     pub fn v4(client: [u8; 4], client_port: u16, server: [u8; 4], server_port: u16) -> Self {
@@ -182,10 +176,7 @@ impl FlowSpec {
     }
 
     pub fn v6(client: Ipv6Addr, client_port: u16, server: Ipv6Addr, server_port: u16) -> Self {
-        Self::new(
-            SocketAddr::new(IpAddr::V6(client), client_port),
-            SocketAddr::new(IpAddr::V6(server), server_port),
-        )
+        Self::new(SocketAddr::new(IpAddr::V6(client), client_port), SocketAddr::new(IpAddr::V6(server), server_port))
     }
 
     /// Tags every frame of the connection with 802.1Q VLAN `id`.
@@ -301,10 +292,7 @@ impl Capture {
 
     /// A capture whose frames have no link-layer header (LINKTYPE_RAW).
     pub fn raw_ip() -> Self {
-        Capture {
-            link: Link::RawIp,
-            ..Self::new()
-        }
+        Capture { link: Link::RawIp, ..Self::new() }
     }
 
     /// Sets the time of the next frame (µs since the epoch).
@@ -464,21 +452,14 @@ impl Capture {
 
     /// Re-sends the segment of an earlier frame unchanged (new IP ID, new time); returns the new frame.
     pub fn retransmit(&mut self, frame: u32) -> u32 {
-        let seg = self
-            .segment_of(frame)
-            .unwrap_or_else(|| panic!("frame {frame} carries no TCP segment"))
-            .clone();
+        let seg = self.segment_of(frame).unwrap_or_else(|| panic!("frame {frame} carries no TCP segment")).clone();
         self.emit(&seg)
     }
 
     /// Registers a connection whose handshake is not in the capture (it started earlier).
     pub fn open(&mut self, spec: FlowSpec) -> FlowId {
         let (cisn, sisn) = isns(&spec);
-        self.flows.push(FlowState {
-            spec,
-            client_next: cisn.wrapping_add(1),
-            server_next: sisn.wrapping_add(1),
-        });
+        self.flows.push(FlowState { spec, client_next: cisn.wrapping_add(1), server_next: sisn.wrapping_add(1) });
         self.flows.len() - 1
     }
 
@@ -488,33 +469,39 @@ impl Capture {
         let f = self.open(spec);
         let syn = self.segment(f, Dir::Client, cisn, 0, TCP_SYN, 8192, syn_options(), Vec::new());
         self.emit(&syn);
-        let synack = self.segment(f, Dir::Server, sisn, cisn.wrapping_add(1), TCP_SYN | TCP_ACK, 8192, syn_options(), Vec::new());
+        let synack = self.segment(
+            f,
+            Dir::Server,
+            sisn,
+            cisn.wrapping_add(1),
+            TCP_SYN | TCP_ACK,
+            8192,
+            syn_options(),
+            Vec::new(),
+        );
         self.emit(&synack);
         self.ack(f, Dir::Client);
         f
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn segment(&self, flow: FlowId, dir: Dir, seq: u32, ack: u32, flags: u8, window: u16, options: Vec<u8>, payload: Vec<u8>) -> Segment {
+    fn segment(
+        &self,
+        flow: FlowId,
+        dir: Dir,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        window: u16,
+        options: Vec<u8>,
+        payload: Vec<u8>,
+    ) -> Segment {
         let spec = &self.flows[flow].spec;
         let (src_port, dst_port) = match dir {
             Dir::Client => (spec.client.port(), spec.server.port()),
             Dir::Server => (spec.server.port(), spec.client.port()),
         };
-        Segment {
-            flow,
-            dir,
-            tcp: TcpSegment {
-                src_port,
-                dst_port,
-                seq,
-                ack,
-                flags,
-                window,
-                options,
-                payload,
-            },
-        }
+        Segment { flow, dir, tcp: TcpSegment { src_port, dst_port, seq, ack, flags, window, options, payload } }
     }
 
     /// Prepares `bytes` from `dir` as segments of the given sizes (the rest, split at the MSS,
@@ -585,7 +572,16 @@ impl Capture {
     /// FIN/ACK from `dir`.
     pub fn fin(&mut self, flow: FlowId, dir: Dir) -> u32 {
         let st = &self.flows[flow];
-        let seg = self.segment(flow, dir, st.next(dir), st.next(dir.other()), TCP_FIN | TCP_ACK, WINDOW, Vec::new(), Vec::new());
+        let seg = self.segment(
+            flow,
+            dir,
+            st.next(dir),
+            st.next(dir.other()),
+            TCP_FIN | TCP_ACK,
+            WINDOW,
+            Vec::new(),
+            Vec::new(),
+        );
         let next = self.flows[flow].next_mut(dir);
         *next = next.wrapping_add(1);
         self.emit(&seg)
@@ -594,7 +590,8 @@ impl Capture {
     /// RST/ACK from `dir` with a zero window, as Windows aborts a connection.
     pub fn rst(&mut self, flow: FlowId, dir: Dir) -> u32 {
         let st = &self.flows[flow];
-        let seg = self.segment(flow, dir, st.next(dir), st.next(dir.other()), TCP_RST | TCP_ACK, 0, Vec::new(), Vec::new());
+        let seg =
+            self.segment(flow, dir, st.next(dir), st.next(dir.other()), TCP_RST | TCP_ACK, 0, Vec::new(), Vec::new());
         self.emit(&seg)
     }
 

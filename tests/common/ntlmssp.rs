@@ -269,11 +269,9 @@ pub fn authenticate(creds: &Credentials, server: &Server, seed: &str) -> Vec<u8>
             ntlmv2_response(creds, server, &format!("host/{}", server.dns_computer), seed),
             AUTHENTICATE_FLAGS,
         ),
-        Response::V1 => (
-            pseudo_random(&format!("lm/{seed}"), 24),
-            pseudo_random(&format!("nt/{seed}"), 24),
-            AUTHENTICATE_FLAGS,
-        ),
+        Response::V1 => {
+            (pseudo_random(&format!("lm/{seed}"), 24), pseudo_random(&format!("nt/{seed}"), 24), AUTHENTICATE_FLAGS)
+        }
         Response::Anonymous => (vec![0u8], Vec::new(), AUTHENTICATE_FLAGS | NTLMSSP_NEGOTIATE_ANONYMOUS),
     };
     let key = if creds.response == Response::Anonymous {

@@ -29,10 +29,7 @@ impl PcapngWriter {
         body.extend_from_slice(&1u16.to_le_bytes());
         body.extend_from_slice(&0u16.to_le_bytes());
         body.extend_from_slice(&u64::MAX.to_le_bytes());
-        let mut w = PcapngWriter {
-            buf: Vec::new(),
-            interfaces: Vec::new(),
-        };
+        let mut w = PcapngWriter { buf: Vec::new(), interfaces: Vec::new() };
         w.block(BT_SHB, &body);
         w
     }
@@ -59,7 +56,7 @@ impl PcapngWriter {
         body.extend_from_slice(&(captured.len() as u32).to_le_bytes());
         body.extend_from_slice(&(data.len() as u32).to_le_bytes());
         body.extend_from_slice(captured);
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
         self.block(BT_EPB, &body);
@@ -74,7 +71,7 @@ impl PcapngWriter {
     }
 
     fn block(&mut self, block_type: u32, body: &[u8]) {
-        debug_assert!(body.len() % 4 == 0, "pcapng block bodies are 32-bit aligned");
+        debug_assert!(body.len().is_multiple_of(4), "pcapng block bodies are 32-bit aligned");
         let total = (body.len() + 12) as u32;
         self.buf.extend_from_slice(&block_type.to_le_bytes());
         self.buf.extend_from_slice(&total.to_le_bytes());

@@ -39,12 +39,7 @@ const fn hex_nibble(c: u8) -> u8 {
 }
 
 impl Guid {
-    pub const NIL: Guid = Guid {
-        d1: 0,
-        d2: 0,
-        d3: 0,
-        d4: [0; 8],
-    };
+    pub const NIL: Guid = Guid { d1: 0, d2: 0, d3: 0, d4: [0; 8] };
 
     /// Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (usable in constants).
     pub const fn parse(s: &str) -> Guid {
@@ -117,6 +112,8 @@ pub mod uuids {
     use super::Guid;
     pub const NDR: Guid = Guid::parse("8a885d04-1ceb-11c9-9fe8-08002b104860");
     pub const NDR64: Guid = Guid::parse("71710533-beba-4937-8319-b5dbef9ccc36");
+    /// Bind time feature negotiation transfer syntax with an empty bitmask (MS-RPCE 3.3.1.5.3).
+    pub const BIND_TIME_FEATURES: Guid = Guid::parse("6cb71c2c-9812-4540-0000-000000000000");
     pub const IENUM_WBEM_CLASS_OBJECT: Guid = Guid::parse("027947e1-d731-11ce-a357-000000000001");
     pub const IREMUNKNOWN2: Guid = Guid::parse("00000143-0000-0000-c000-000000000046");
     pub const IREMUNKNOWN: Guid = Guid::parse("00000131-0000-0000-c000-000000000046");
@@ -178,7 +175,7 @@ pub mod auth_level {
 
 /// Fault status codes used by the scenarios.
 pub mod status {
-    /// ERROR_NO_SUCH_... "A security package specific error occurred." (RPC_S_SEC_PKG_ERROR).
+    /// RPC_S_SEC_PKG_ERROR / nca_s_fault_sec_pkg_error: "A security package specific error occurred."
     pub const SEC_PKG_ERROR: u32 = 0x0000_0721;
     /// nca_s_fault_access_denied / ERROR_ACCESS_DENIED.
     pub const ACCESS_DENIED: u32 = 0x0000_0005;
@@ -190,6 +187,8 @@ pub mod result {
     pub const ACCEPTANCE: u16 = 0;
     pub const USER_REJECTION: u16 = 1;
     pub const PROVIDER_REJECTION: u16 = 2;
+    /// MS-RPCE: answer to a bind time feature negotiation item.
+    pub const NEGOTIATE_ACK: u16 = 3;
     pub const REASON_NOT_SPECIFIED: u16 = 0;
     pub const ABSTRACT_SYNTAX_NOT_SUPPORTED: u16 = 1;
     pub const PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED: u16 = 2;
@@ -208,7 +207,7 @@ impl Ndr {
         Ndr { drep, buf: Vec::new() }
     }
     pub fn align(&mut self, n: usize) -> &mut Self {
-        while self.buf.len() % n != 0 {
+        while !self.buf.len().is_multiple_of(n) {
             self.buf.push(0);
         }
         self
@@ -280,20 +279,19 @@ pub struct ContextItem {
 impl ContextItem {
     /// Interface `iface` v0.0 over NDR 2.0.
     pub fn ndr(id: u16, iface: Guid) -> Self {
-        ContextItem {
-            id,
-            abstract_syntax: iface,
-            version: 0,
-            version_minor: 0,
-            transfer: vec![(uuids::NDR, 2)],
-        }
+        ContextItem { id, abstract_syntax: iface, version: 0, version_minor: 0, transfer: vec![(uuids::NDR, 2)] }
     }
     /// Interface `iface` v0.0 over NDR64 1.0 (Windows servers reject it for DCOM).
     pub fn ndr64(id: u16, iface: Guid) -> Self {
-        ContextItem {
-            transfer: vec![(uuids::NDR64, 1)],
-            ..Self::ndr(id, iface)
-        }
+        ContextItem { transfer: vec![(uuids::NDR64, 1)], ..Self::ndr(id, iface) }
+    }
+    /// MS-RPCE 3.3.1.5.3 bind time feature negotiation item for `iface`: transfer syntax
+    /// 6cb71c2c-9812-4540-XX00-000000000000 v1.0 with the bitmask `bits` in XX (0x01 security
+    /// context multiplexing, 0x02 keep connection on orphan).
+    pub fn bind_time_features(id: u16, iface: Guid, bits: u8) -> Self {
+        let mut ts = uuids::BIND_TIME_FEATURES;
+        ts.d4[0] = bits;
+        ContextItem { transfer: vec![(ts, 1)], ..Self::ndr(id, iface) }
     }
     pub fn version(mut self, major: u16, minor: u16) -> Self {
         self.version = major;
@@ -312,19 +310,15 @@ pub struct ContextResult {
 
 impl ContextResult {
     pub fn accept_ndr() -> Self {
-        ContextResult {
-            result: result::ACCEPTANCE,
-            reason: 0,
-            transfer: (uuids::NDR, 2),
-        }
+        ContextResult { result: result::ACCEPTANCE, reason: 0, transfer: (uuids::NDR, 2) }
+    }
+    /// Answer to a bind time feature item: result 3 with the accepted bitmask in the reason field.
+    pub fn negotiate_ack(bits: u16) -> Self {
+        ContextResult { result: result::NEGOTIATE_ACK, reason: bits, transfer: (Guid::NIL, 0) }
     }
     /// Provider rejection with `reason` (e.g. PROPOSED_TRANSFER_SYNTAXES_NOT_SUPPORTED).
     pub fn provider_reject(reason: u16) -> Self {
-        ContextResult {
-            result: result::PROVIDER_REJECTION,
-            reason,
-            transfer: (Guid::NIL, 0),
-        }
+        ContextResult { result: result::PROVIDER_REJECTION, reason, transfer: (Guid::NIL, 0) }
     }
 }
 
@@ -339,12 +333,7 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(auth_type: u8, level: u8, context_id: u32, token: Vec<u8>) -> Self {
-        Auth {
-            auth_type,
-            level,
-            context_id,
-            token,
-        }
+        Auth { auth_type, level, context_id, token }
     }
     pub fn ntlmssp(level: u8, context_id: u32, token: Vec<u8>) -> Self {
         Self::new(auth_type::NTLMSSP, level, context_id, token)
@@ -403,7 +392,7 @@ fn context_list(w: &mut Ndr, items: &[ContextItem]) {
     }
 }
 
-/// bind_ack / alter_context_resp body; `header_len` keeps the port_spec padding PDU-relative.
+/// bind_ack / alter_context_resp body: limits, assoc group, sec_addr (+ padding), results.
 fn ack_body(drep: Drep, assoc_group: u32, sec_addr: &str, results: &[ContextResult]) -> Vec<u8> {
     let mut w = Ndr::new(drep);
     w.u16(5840).u16(5840).u32(assoc_group);
@@ -423,15 +412,7 @@ fn ack_body(drep: Drep, assoc_group: u32, sec_addr: &str, results: &[ContextResu
 
 impl Pdu {
     fn raw(drep: Drep, ptype: u8, call_id: u32, body: Vec<u8>) -> Pdu {
-        Pdu {
-            drep,
-            ptype,
-            flags: pfc::WHOLE,
-            call_id,
-            body: Body::Raw(body),
-            auth: None,
-            alloc_hint: None,
-        }
+        Pdu { drep, ptype, flags: pfc::WHOLE, call_id, body: Body::Raw(body), auth: None, alloc_hint: None }
     }
 
     /// bind offering `items`, max_xmit/max_recv 5840.
@@ -477,12 +458,7 @@ impl Pdu {
             ptype: ptype::REQUEST,
             flags: pfc::WHOLE,
             call_id,
-            body: Body::Request {
-                ctx_id,
-                opnum,
-                object: None,
-                stub,
-            },
+            body: Body::Request { ctx_id, opnum, object: None, stub },
             auth: None,
             alloc_hint: None,
         }
@@ -499,11 +475,7 @@ impl Pdu {
     /// fault with `status` and no stub (Windows sets DID_NOT_EXECUTE for security faults).
     pub fn fault(drep: Drep, call_id: u32, ctx_id: u16, status: u32) -> Pdu {
         Pdu {
-            body: Body::Fault {
-                ctx_id,
-                status,
-                stub: Vec::new(),
-            },
+            body: Body::Fault { ctx_id, status, stub: Vec::new() },
             ptype: ptype::FAULT,
             flags: pfc::WHOLE | pfc::DID_NOT_EXECUTE,
             ..Self::request(drep, call_id, 0, 0, Vec::new())
@@ -544,8 +516,12 @@ impl Pdu {
 
     /// Splits a request/response into fragments whose stubs have the given sizes (the rest goes
     /// in a last fragment); each fragment carries a copy of the auth trailer.
+    ///
+    /// With auth, sizes must be multiples of 16 like Windows cuts them, so that only the last
+    /// fragment needs auth padding (Wireshark 4.0 keeps inner padding in the reassembled stub).
     pub fn fragments(&self, sizes: &[usize]) -> Vec<Pdu> {
         let stub = self.stub().to_vec();
+        assert!(self.auth.is_none() || sizes.iter().all(|s| s % 16 == 0), "fragment sizes {sizes:?} not 16-aligned");
         let mut cuts = sizes.to_vec();
         let used: usize = sizes.iter().sum();
         assert!(used <= stub.len(), "fragment sizes exceed the stub");
@@ -559,14 +535,7 @@ impl Pdu {
             let part = stub[off..off + n].to_vec();
             f.alloc_hint = Some((stub.len() - off) as u32);
             match &mut f.body {
-                Body::Request { stub, object, .. } => {
-                    *stub = part;
-                    if i > 0 {
-                        // Only the first fragment names the object.
-                        *object = None;
-                    }
-                }
-                Body::Response { stub, .. } | Body::Fault { stub, .. } => *stub = part,
+                Body::Request { stub, .. } | Body::Response { stub, .. } | Body::Fault { stub, .. } => *stub = part,
                 Body::Raw(_) => panic!("only requests/responses/faults are fragmented"),
             }
             f.flags &= !pfc::WHOLE;
@@ -590,12 +559,7 @@ impl Pdu {
             Body::Raw(b) => {
                 body.bytes(b);
             }
-            Body::Request {
-                ctx_id,
-                opnum,
-                object,
-                stub,
-            } => {
+            Body::Request { ctx_id, opnum, object, stub } => {
                 body.u32(self.alloc_hint.unwrap_or(stub.len() as u32)).u16(*ctx_id).u16(*opnum);
                 if let Some(o) = object {
                     flags |= pfc::OBJECT_UUID;
@@ -617,8 +581,12 @@ impl Pdu {
         let mut body = body.buf;
         let mut auth_len = 0usize;
         if let Some(a) = &self.auth {
-            let pad = (4 - (16 + body.len()) % 4) % 4;
-            body.extend(std::iter::repeat(0u8).take(pad));
+            // Windows pads a call's stub to a multiple of 16 bytes; other PDUs to 4 (PDU-relative).
+            let pad = match &self.body {
+                Body::Raw(_) => (4 - (16 + body.len()) % 4) % 4,
+                _ => (16 - self.stub().len() % 16) % 16,
+            };
+            body.resize(body.len() + pad, 0);
             let mut t = Ndr::new(self.drep);
             t.u8(a.auth_type).u8(a.level).u8(pad as u8).u8(0).u32(a.context_id);
             body.extend_from_slice(&t.buf);

@@ -51,7 +51,7 @@ pub fn association_1(a: &mut Assoc, v: Variant) -> Vec<Step> {
     ];
     let req = a.orpc_stub(&[]);
     s.push(Step::client("clone", a.request_pdu(7, 0, dcom::OP_ENUM_CLONE, req, Some(A1_ADMIN))));
-    let resp = a.orpc_ok_stub();
+    let resp = a.clone_ok_stub();
     s.push(Step::server("clone_resp", a.response_pdu(7, 0, resp, Some(A1_ADMIN))).after_ack());
     let items = [ContextItem::ndr(1, uuids::IREMUNKNOWN2), ContextItem::ndr64(2, uuids::IREMUNKNOWN2)];
     s.push(Step::client("alter", a.alter_negotiate_pdu(8, &items, A1_JIANGYUE)));
@@ -60,7 +60,10 @@ pub fn association_1(a: &mut Assoc, v: Variant) -> Vec<Step> {
         Variant::Buggy => {
             s.push(Step::client("change", a.auth3_pdu(8, A1_JIANGYUE, &jiangyue())));
             let req = a.qi_stub(&[uuids::IMANAGED_OBJECT]);
-            s.push(Step::client("qi_managed", a.request_pdu(8, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE))));
+            s.push(Step::client(
+                "qi_managed",
+                a.request_pdu(8, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE)),
+            ));
             s.push(Step::server("fault_721", a.fault_pdu(8, 1, status::SEC_PKG_ERROR)).after_ack());
             let req = a.qi_stub(&[uuids::IPROVIDE_CLASS_INFO]);
             s.push(Step::client("qi_pci", a.request_pdu(9, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE))));
@@ -94,14 +97,20 @@ pub fn association_2_calls(a: &mut Assoc, v: Variant, ctx: u16, admin: u32, seco
     s.push(Step::server("reset_resp", a.response_pdu(11, 0, resp, Some(admin))).after_ack());
     let items = [ContextItem::ndr(ctx, uuids::IREMUNKNOWN2), ContextItem::ndr64(ctx + 1, uuids::IREMUNKNOWN2)];
     s.push(Step::client("alter_plain", Pdu::alter_context(a.drep, 12, a.assoc_group, &items)));
-    s.push(Step::server("alter_plain_resp", Pdu::alter_context_resp(a.drep, 12, a.assoc_group, &[accept(), reject_ts()])));
+    s.push(Step::server(
+        "alter_plain_resp",
+        Pdu::alter_context_resp(a.drep, 12, a.assoc_group, &[accept(), reject_ts()]),
+    ));
     let req = a.qi_stub(&[uuids::IWBEM_FETCH_SMART_ENUM]);
     s.push(Step::client("qi_smartenum", a.request_pdu(12, ctx, dcom::OP_REM_QUERY_INTERFACE, req, Some(admin))));
     let resp = a.qi_ok_stub("ipid/fetchsmartenum");
     s.push(Step::server("qi_smartenum_resp", a.response_pdu(12, ctx, resp, Some(admin))));
 
     let smart = ctx + 2;
-    s.push(Step::client("alter", a.alter_negotiate_pdu(13, &[ContextItem::ndr(smart, uuids::IWBEM_FETCH_SMART_ENUM)], second)));
+    s.push(Step::client(
+        "alter",
+        a.alter_negotiate_pdu(13, &[ContextItem::ndr(smart, uuids::IWBEM_FETCH_SMART_ENUM)], second),
+    ));
     s.push(Step::server("alter_resp", a.alter_resp_challenge_pdu(13, &[accept()], second)));
     let (name, creds) = match v {
         Variant::Buggy => ("change", jiangyue()),
@@ -136,7 +145,8 @@ pub fn association_2_calls(a: &mut Assoc, v: Variant, ctx: u16, admin: u32, seco
 /// Association 2's bind (ctx 0 IEnumWbemClassObject NDR, ctx 1 NDR64 rejected) as \administrator.
 /// Steps: `bind`, `bind_ack`, `auth`.
 pub fn association_2_bind(a: &mut Assoc) -> Vec<Step> {
-    let items = [ContextItem::ndr(0, uuids::IENUM_WBEM_CLASS_OBJECT), ContextItem::ndr64(1, uuids::IENUM_WBEM_CLASS_OBJECT)];
+    let items =
+        [ContextItem::ndr(0, uuids::IENUM_WBEM_CLASS_OBJECT), ContextItem::ndr64(1, uuids::IENUM_WBEM_CLASS_OBJECT)];
     vec![
         Step::client("bind", a.bind_negotiate_pdu(11, &items, A2_ADMIN)),
         Step::server("bind_ack", a.bind_ack_challenge_pdu(11, &[accept(), reject_ts()], A2_ADMIN)),
@@ -144,17 +154,19 @@ pub fn association_2_bind(a: &mut Assoc) -> Vec<Step> {
     ]
 }
 
-/// Association 3: bind with 3 items (IRemUnknown2 NDR, NDR64 rejected, IRemUnknown) as
+/// Association 3: bind with 3 items for IRemUnknown2 (NDR; NDR64 rejected; bind time feature
+/// negotiation offering and acknowledging 0x03, i.e. security context multiplexing) as
 /// \administrator, RemRelease. Steps: `bind`, `bind_ack`, `auth`, `release`, `release_resp`.
 pub fn association_3(a: &mut Assoc) -> Vec<Step> {
     let items = [
         ContextItem::ndr(0, uuids::IREMUNKNOWN2),
         ContextItem::ndr64(1, uuids::IREMUNKNOWN2),
-        ContextItem::ndr(2, uuids::IREMUNKNOWN),
+        ContextItem::bind_time_features(2, uuids::IREMUNKNOWN2, 0x03),
     ];
+    let results = [accept(), reject_ts(), ContextResult::negotiate_ack(0x03)];
     let mut s = vec![
         Step::client("bind", a.bind_negotiate_pdu(17, &items, A3_ADMIN)),
-        Step::server("bind_ack", a.bind_ack_challenge_pdu(17, &[accept(), reject_ts(), accept()], A3_ADMIN)),
+        Step::server("bind_ack", a.bind_ack_challenge_pdu(17, &results, A3_ADMIN)),
         Step::client("auth", a.auth3_pdu(17, A3_ADMIN, &administrator())),
     ];
     let req = dcom::rem_release_req(a.drep, &a.cid, &[(a.ipid, 5, 0)]);
@@ -212,7 +224,7 @@ pub fn steady_association(a: &mut Assoc, creds: &Credentials, creds2: &Credentia
 /// client's RST `a3_client_rst`.
 ///
 /// Expected findings: `IdentityChange` (REDMOND\jiangyue vs \administrator, baseline `a1_auth` /
-/// `a2_auth`, interface IRemUnknown2 / IWbemFetchSmartEnum, multiplexing true) at `a1_change` and
+/// `a2_auth`, interface IRemUnknown2 / IWbemFetchSmartEnum, multiplexing false) at `a1_change` and
 /// `a2_change`; `ManagedObjectQi` at `a1_qi_managed`; `FaultAfterChange` at `a1_fault_721`
 /// (0x721, RemQueryInterface [IManagedObject]), `a1_fault_5` (5, [IProvideClassInfo]),
 /// `a2_fault_721` (0x721, GetSmartEnum), `a2_fault_5` (5); `AbortAfterChange{Fin}` at
@@ -477,8 +489,8 @@ pub fn out_of_order() -> Capture {
     cap
 }
 
-/// Association 1 with DCE/RPC fragmentation: the Clone response and the IManagedObject QI each
-/// in 3 fragments (each with its own verifier, each in its own TCP segment):
+/// Association 1 with DCE/RPC fragmentation: the Clone response (48 + 48 + rest stub bytes) and
+/// the IManagedObject QI (16 + 32 + 28) each in 3 fragments (each with its own verifier, each in its own TCP segment):
 /// `clone_resp_frag1`, `clone_resp_frag2`, `clone_resp`; `qi_managed_frag1`, `qi_managed_frag2`,
 /// `qi_managed`.
 ///
@@ -489,8 +501,8 @@ pub fn fragmented_calls() -> Capture {
     let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
     for s in association_1(&mut a, Variant::Buggy) {
         let (sizes, auth_ctx): (&[usize], u32) = match s.name {
-            "clone_resp" => (&[8, 4], A1_ADMIN),
-            "qi_managed" => (&[24, 24], A1_JIANGYUE),
+            "clone_resp" => (&[48, 48], A1_ADMIN),
+            "qi_managed" => (&[16, 32], A1_JIANGYUE),
             _ => {
                 play_step(&mut cap, a.flow, &s, "");
                 continue;
@@ -576,7 +588,10 @@ pub fn mid_association() -> Capture {
     s.push(Step::client("qi_ok", a.request_pdu(22, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE))));
     let resp = a.qi_ok_stub("ipid/fetchsmartenum");
     s.push(Step::server("qi_ok_resp", a.response_pdu(22, 1, resp, Some(A1_JIANGYUE))));
-    s.push(Step::client("alter2", a.alter_negotiate_pdu(23, &[ContextItem::ndr(3, uuids::IWBEM_FETCH_SMART_ENUM)], A2_ADMIN)));
+    s.push(Step::client(
+        "alter2",
+        a.alter_negotiate_pdu(23, &[ContextItem::ndr(3, uuids::IWBEM_FETCH_SMART_ENUM)], A2_ADMIN),
+    ));
     s.push(Step::server("alter2_resp", a.alter_resp_challenge_pdu(23, &[accept()], A2_ADMIN)));
     s.push(Step::client("change", a.auth3_pdu(23, A2_ADMIN, &jiangyue())));
     let req = a.qi_stub(&[uuids::IMANAGED_OBJECT]);
@@ -686,7 +701,10 @@ pub fn kerberos_and_ntlm() -> Capture {
     let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
     let mut s = bind_and_clone(&mut a, &administrator(), 80001);
     let tok = a.spnego_krb5_init_token(80002);
-    s.push(Step::client("krb_alter", a.alter_token_pdu(5, &[ContextItem::ndr(1, uuids::IREMUNKNOWN2)], 80002, Mech::SpnegoKerberos, tok)));
+    s.push(Step::client(
+        "krb_alter",
+        a.alter_token_pdu(5, &[ContextItem::ndr(1, uuids::IREMUNKNOWN2)], 80002, Mech::SpnegoKerberos, tok),
+    ));
     let tok = a.spnego_krb5_accept_token(80002);
     s.push(Step::server("krb_alter_resp", a.alter_resp_token_pdu(5, &[accept()], 80002, tok)));
     let req = a.qi_stub(&[uuids::IPROVIDE_CLASS_INFO]);
@@ -694,7 +712,10 @@ pub fn kerberos_and_ntlm() -> Capture {
     let resp = a.qi_ok_stub("ipid/pci");
     s.push(Step::server("krb_call_resp", a.response_pdu(5, 1, resp, Some(80002))));
     let tok = super::spnego::gss_krb5_ap_req("CORP.EXAMPLE", &["RPCSS", "server.corp.example"], "krb16");
-    s.push(Step::client("krb16_alter", a.alter_token_pdu(6, &[ContextItem::ndr(2, uuids::IREMUNKNOWN)], 80003, Mech::Kerberos, tok)));
+    s.push(Step::client(
+        "krb16_alter",
+        a.alter_token_pdu(6, &[ContextItem::ndr(2, uuids::IREMUNKNOWN)], 80003, Mech::Kerberos, tok),
+    ));
     let tok = super::spnego::gss_krb5_ap_rep("krb16");
     s.push(Step::server("krb16_alter_resp", a.alter_resp_token_pdu(6, &[accept()], 80003, tok)));
     let req = dcom::rem_release_req(a.drep, &a.cid, &[(a.ipid, 1, 0)]);
@@ -743,18 +764,19 @@ pub fn anonymous_logon() -> Capture {
 pub fn machine_account() -> Capture {
     let mut cap = Capture::new();
     let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
-    let steps = steady_association(&mut a, &Credentials::new("CORP", "HOST$"), &Credentials::new("corp", "host$"), 80001);
+    let steps =
+        steady_association(&mut a, &Credentials::new("CORP", "HOST$"), &Credentials::new("corp", "host$"), 80001);
     play(&mut cap, a.flow, &steps, "");
     let fin = cap.close_by(a.flow, Dir::Client);
     cap.mark_frame("client_fin", fin);
     cap
 }
 
-/// NTLMSSP inside SPNEGO (auth_type 9), 4 legs each time. Bind (NegTokenInit NEGOTIATE, 80001,
+/// NTLMSSP inside SPNEGO (auth_type 9), 4 legs each time. Bind (NegTokenInit NEGOTIATE, 79231,
 /// `bind`) → bind_ack (NegTokenResp CHALLENGE, `bind_ack`) → alter_context (NegTokenResp
 /// AUTHENTICATE \administrator, `auth`) → alter_context_resp (accept-completed, `auth_resp`);
 /// Clone (`clone`, `clone_resp`); alter_context (ctx 1 IRemUnknown2, ctx 2 NDR64, NegTokenInit,
-/// 80002, `alter`) → resp (CHALLENGE, `alter_resp`) → alter_context (AUTHENTICATE
+/// 79232, `alter`) → resp (CHALLENGE, `alter_resp`) → alter_context (AUTHENTICATE
 /// REDMOND\jiangyue, `change`) → resp (accept-completed, `change_resp`); `qi_managed` →
 /// `fault_721`; `qi_pci` → `fault_5`; server FIN `server_fin`.
 ///
@@ -766,31 +788,31 @@ pub fn spnego_change() -> Capture {
     let bind_items = [ContextItem::ndr(0, uuids::IENUM_WBEM_CLASS_OBJECT)];
     let mut s = Vec::new();
     let tok = a.spnego_negotiate_token();
-    s.push(Step::client("bind", a.bind_token_pdu(3, &bind_items, 80001, Mech::SpnegoNtlmssp, tok)));
-    let tok = a.spnego_challenge_token(80001);
-    s.push(Step::server("bind_ack", a.bind_ack_token_pdu(3, &[accept()], 80001, tok)));
-    let tok = a.spnego_authenticate_token(80001, &administrator());
-    s.push(Step::client("auth", a.alter_token_pdu(3, &bind_items, 80001, Mech::SpnegoNtlmssp, tok)));
-    let tok = a.spnego_complete_token(80001);
-    s.push(Step::server("auth_resp", a.alter_resp_token_pdu(3, &[accept()], 80001, tok)));
+    s.push(Step::client("bind", a.bind_token_pdu(3, &bind_items, A1_ADMIN, Mech::SpnegoNtlmssp, tok)));
+    let tok = a.spnego_challenge_token(A1_ADMIN);
+    s.push(Step::server("bind_ack", a.bind_ack_token_pdu(3, &[accept()], A1_ADMIN, tok)));
+    let tok = a.spnego_authenticate_token(A1_ADMIN, &administrator());
+    s.push(Step::client("auth", a.alter_token_pdu(3, &bind_items, A1_ADMIN, Mech::SpnegoNtlmssp, tok)));
+    let tok = a.spnego_complete_token(A1_ADMIN);
+    s.push(Step::server("auth_resp", a.alter_resp_token_pdu(3, &[accept()], A1_ADMIN, tok)));
     let req = a.orpc_stub(&[]);
-    s.push(Step::client("clone", a.request_pdu(7, 0, dcom::OP_ENUM_CLONE, req, Some(80001))));
-    let resp = a.orpc_ok_stub();
-    s.push(Step::server("clone_resp", a.response_pdu(7, 0, resp, Some(80001))).after_ack());
+    s.push(Step::client("clone", a.request_pdu(7, 0, dcom::OP_ENUM_CLONE, req, Some(A1_ADMIN))));
+    let resp = a.clone_ok_stub();
+    s.push(Step::server("clone_resp", a.response_pdu(7, 0, resp, Some(A1_ADMIN))).after_ack());
     let items = [ContextItem::ndr(1, uuids::IREMUNKNOWN2), ContextItem::ndr64(2, uuids::IREMUNKNOWN2)];
     let tok = a.spnego_negotiate_token();
-    s.push(Step::client("alter", a.alter_token_pdu(8, &items, 80002, Mech::SpnegoNtlmssp, tok)));
-    let tok = a.spnego_challenge_token(80002);
-    s.push(Step::server("alter_resp", a.alter_resp_token_pdu(8, &[accept(), reject_ts()], 80002, tok)));
-    let tok = a.spnego_authenticate_token(80002, &jiangyue());
-    s.push(Step::client("change", a.alter_token_pdu(8, &items, 80002, Mech::SpnegoNtlmssp, tok)));
-    let tok = a.spnego_complete_token(80002);
-    s.push(Step::server("change_resp", a.alter_resp_token_pdu(8, &[accept(), reject_ts()], 80002, tok)));
+    s.push(Step::client("alter", a.alter_token_pdu(8, &items, A1_JIANGYUE, Mech::SpnegoNtlmssp, tok)));
+    let tok = a.spnego_challenge_token(A1_JIANGYUE);
+    s.push(Step::server("alter_resp", a.alter_resp_token_pdu(8, &[accept(), reject_ts()], A1_JIANGYUE, tok)));
+    let tok = a.spnego_authenticate_token(A1_JIANGYUE, &jiangyue());
+    s.push(Step::client("change", a.alter_token_pdu(8, &items, A1_JIANGYUE, Mech::SpnegoNtlmssp, tok)));
+    let tok = a.spnego_complete_token(A1_JIANGYUE);
+    s.push(Step::server("change_resp", a.alter_resp_token_pdu(8, &[accept(), reject_ts()], A1_JIANGYUE, tok)));
     let req = a.qi_stub(&[uuids::IMANAGED_OBJECT]);
-    s.push(Step::client("qi_managed", a.request_pdu(8, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(80002))));
+    s.push(Step::client("qi_managed", a.request_pdu(8, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE))));
     s.push(Step::server("fault_721", a.fault_pdu(8, 1, status::SEC_PKG_ERROR)).after_ack());
     let req = a.qi_stub(&[uuids::IPROVIDE_CLASS_INFO]);
-    s.push(Step::client("qi_pci", a.request_pdu(9, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(80002))));
+    s.push(Step::client("qi_pci", a.request_pdu(9, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE))));
     s.push(Step::server("fault_5", a.fault_pdu(9, 1, status::ACCESS_DENIED)));
     play(&mut cap, a.flow, &s, "");
     let fin = cap.close_by(a.flow, Dir::Server);
@@ -798,8 +820,29 @@ pub fn spnego_change() -> Capture {
     cap
 }
 
+/// A bind the server refuses: bind with an NTLMSSP NEGOTIATE (79231, `bind`) answered by
+/// bind_nak reason 8 "authentication type not recognized" (`bind_nak`); the client closes
+/// (`client_fin`).
+///
+/// Expected findings: none (no AUTHENTICATE was sent, so there is no identity and no baseline).
+pub fn bind_nak() -> Capture {
+    let mut cap = Capture::new();
+    let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
+    let s = vec![
+        Step::client("bind", a.bind_negotiate_pdu(3, &[ContextItem::ndr(0, uuids::IENUM_WBEM_CLASS_OBJECT)], A1_ADMIN)),
+        Step::server("bind_nak", Pdu::bind_nak(a.drep, 3, 8)),
+    ];
+    play(&mut cap, a.flow, &s, "");
+    let fin = cap.close_by(a.flow, Dir::Client);
+    cap.mark_frame("client_fin", fin);
+    cap
+}
+
+/// A scenario's file-friendly name and builder.
+pub type Scenario = (&'static str, fn() -> Capture);
+
 /// Every scenario by file-friendly name, for tests that check them all.
-pub fn all() -> Vec<(&'static str, fn() -> Capture)> {
+pub fn all() -> Vec<Scenario> {
     vec![
         ("seed-winpe", seed_winpe),
         ("seed-fullos", seed_fullos),
@@ -822,5 +865,6 @@ pub fn all() -> Vec<(&'static str, fn() -> Capture)> {
         ("anonymous-logon", anonymous_logon),
         ("machine-account", machine_account),
         ("spnego-change", spnego_change),
+        ("bind-nak", bind_nak),
     ]
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::dcom;
 use super::net::{Capture, Dir, FlowId, FlowSpec};
 use super::ntlmssp::{self, Credentials, Server};
-use super::rpc::{auth_level, auth_type, concat, pfc, Auth, ContextItem, ContextResult, Drep, Guid, Pdu};
+use super::rpc::{auth_level, auth_type, concat, pfc, uuids, Auth, ContextItem, ContextResult, Drep, Guid, Pdu};
 use super::spnego;
 
 pub const CLIENT_IP: [u8; 4] = [10, 0, 0, 10];
@@ -64,16 +64,14 @@ struct SecCtx {
 
 /// One DCE/RPC association (TCP connection) of the DCOM client, with its security contexts.
 ///
-/// PDU builders (`*_pdu`) only build; the other methods send on the capture and return the frame
-/// number of the PDU the caller most likely wants to mark.
+/// The builders only build PDUs (tokens: `*_token`); `Step`s and `play` put them on the wire.
 #[derive(Debug, Clone)]
 pub struct Assoc {
     pub flow: FlowId,
     pub drep: Drep,
     pub assoc_group: u32,
     pub server: Server,
-    /// pfc_flags of bind/bind_ack besides FIRST|LAST: header signing and security-context
-    /// multiplexing, as Windows negotiates them.
+    /// pfc_flags of bind/bind_ack besides FIRST|LAST: header signing, as Windows sends them.
     pub bind_flags: u8,
     /// ORPCTHIS causality id of the client's calls.
     pub cid: Guid,
@@ -89,7 +87,7 @@ impl Assoc {
             drep,
             assoc_group: 0,
             server: Server::standalone(SERVER_NAME),
-            bind_flags: pfc::SUPPORT_HEADER_SIGN | pfc::CONC_MPX,
+            bind_flags: pfc::SUPPORT_HEADER_SIGN,
             cid: Guid::from_seed(&format!("cid/{flow}")),
             ipid: Guid::from_seed("ipid/wbem-enum"),
             contexts: HashMap::new(),
@@ -110,15 +108,7 @@ impl Assoc {
 
     /// Declares a security context set up before the capture started.
     pub fn assume_context(&mut self, auth_ctx: u32, mech: Mech, level: u8, seq: u32) {
-        self.contexts.insert(
-            auth_ctx,
-            SecCtx {
-                mech,
-                level,
-                client_seq: seq,
-                server_seq: seq,
-            },
-        );
+        self.contexts.insert(auth_ctx, SecCtx { mech, level, client_seq: seq, server_seq: seq });
     }
 
     /// Registers a security context negotiated in the capture (verifier sequence starts at 0).
@@ -151,7 +141,9 @@ impl Assoc {
         *seq += 1;
         let token = match c.mech {
             Mech::Ntlmssp | Mech::SpnegoNtlmssp => ntlmssp::verifier(n, &format!("{seed}/{dir:?}")),
-            Mech::SpnegoKerberos | Mech::Kerberos => spnego::krb5_cfx_mic_verifier(u64::from(n), dir == Dir::Server, &format!("{seed}/{dir:?}")),
+            Mech::SpnegoKerberos | Mech::Kerberos => {
+                spnego::krb5_cfx_mic_verifier(u64::from(n), dir == Dir::Server, &format!("{seed}/{dir:?}"))
+            }
         };
         Auth::new(c.mech.auth_type(), c.level, auth_ctx, token)
     }
@@ -159,13 +151,29 @@ impl Assoc {
     // ---- PDU builders ---------------------------------------------------------------------
 
     /// bind carrying `token` for the new security context `auth_ctx`.
-    pub fn bind_token_pdu(&mut self, call_id: u32, items: &[ContextItem], auth_ctx: u32, mech: Mech, token: Vec<u8>) -> Pdu {
+    pub fn bind_token_pdu(
+        &mut self,
+        call_id: u32,
+        items: &[ContextItem],
+        auth_ctx: u32,
+        mech: Mech,
+        token: Vec<u8>,
+    ) -> Pdu {
         self.new_context(auth_ctx, mech, auth_level::INTEGRITY);
-        Pdu::bind(self.drep, call_id, self.assoc_group, items).add_flags(self.bind_flags).with_auth(self.handshake_auth(auth_ctx, token))
+        Pdu::bind(self.drep, call_id, self.assoc_group, items)
+            .add_flags(self.bind_flags)
+            .with_auth(self.handshake_auth(auth_ctx, token))
     }
 
     /// alter_context carrying `token` for security context `auth_ctx` (created when new).
-    pub fn alter_token_pdu(&mut self, call_id: u32, items: &[ContextItem], auth_ctx: u32, mech: Mech, token: Vec<u8>) -> Pdu {
+    pub fn alter_token_pdu(
+        &mut self,
+        call_id: u32,
+        items: &[ContextItem],
+        auth_ctx: u32,
+        mech: Mech,
+        token: Vec<u8>,
+    ) -> Pdu {
         if !self.contexts.contains_key(&auth_ctx) {
             self.new_context(auth_ctx, mech, auth_level::INTEGRITY);
         }
@@ -173,7 +181,13 @@ impl Assoc {
     }
 
     /// bind_ack (sec_addr = server port) carrying `token`.
-    pub fn bind_ack_token_pdu(&mut self, call_id: u32, results: &[ContextResult], auth_ctx: u32, token: Vec<u8>) -> Pdu {
+    pub fn bind_ack_token_pdu(
+        &mut self,
+        call_id: u32,
+        results: &[ContextResult],
+        auth_ctx: u32,
+        token: Vec<u8>,
+    ) -> Pdu {
         self.assoc_group = 0x0001_2a4f;
         Pdu::bind_ack(self.drep, call_id, self.assoc_group, &SERVER_PORT.to_string(), results)
             .add_flags(self.bind_flags)
@@ -181,8 +195,15 @@ impl Assoc {
     }
 
     /// alter_context_resp carrying `token`.
-    pub fn alter_resp_token_pdu(&mut self, call_id: u32, results: &[ContextResult], auth_ctx: u32, token: Vec<u8>) -> Pdu {
-        Pdu::alter_context_resp(self.drep, call_id, self.assoc_group, results).with_auth(self.handshake_auth(auth_ctx, token))
+    pub fn alter_resp_token_pdu(
+        &mut self,
+        call_id: u32,
+        results: &[ContextResult],
+        auth_ctx: u32,
+        token: Vec<u8>,
+    ) -> Pdu {
+        Pdu::alter_context_resp(self.drep, call_id, self.assoc_group, results)
+            .with_auth(self.handshake_auth(auth_ctx, token))
     }
 
     /// bind carrying an NTLMSSP NEGOTIATE for a new context `auth_ctx` (integrity level).
@@ -240,7 +261,12 @@ impl Assoc {
     /// SPNEGO NegTokenResp { accept-completed, MS-KRB5, AP-REP }.
     pub fn spnego_krb5_accept_token(&self, auth_ctx: u32) -> Vec<u8> {
         let ap_rep = spnego::gss_krb5_ap_rep(&self.seed(auth_ctx));
-        spnego::neg_token_resp(Some(spnego::neg_state::ACCEPT_COMPLETED), Some(spnego::oid::MS_KRB5), Some(&ap_rep), None)
+        spnego::neg_token_resp(
+            Some(spnego::neg_state::ACCEPT_COMPLETED),
+            Some(spnego::oid::MS_KRB5),
+            Some(&ap_rep),
+            None,
+        )
     }
 
     /// AUTH3 carrying the AUTHENTICATE for `creds`.
@@ -249,9 +275,14 @@ impl Assoc {
         Pdu::auth3(self.drep, call_id).with_auth(self.handshake_auth(auth_ctx, token))
     }
 
-    /// A request, signed under `auth_ctx` when given.
+    /// The IPID a DCOM request on presentation context `ctx_id` is addressed to (its object UUID).
+    pub fn object_for(&self, ctx_id: u16) -> Guid {
+        Guid::from_seed(&format!("ipid/{}/ctx{ctx_id}", self.flow))
+    }
+
+    /// A DCOM request (object UUID = the interface's IPID), signed under `auth_ctx` when given.
     pub fn request_pdu(&mut self, call_id: u32, ctx_id: u16, opnum: u16, stub: Vec<u8>, auth_ctx: Option<u32>) -> Pdu {
-        let p = Pdu::request(self.drep, call_id, ctx_id, opnum, stub);
+        let p = Pdu::request(self.drep, call_id, ctx_id, opnum, stub).with_object(self.object_for(ctx_id));
         match auth_ctx {
             Some(a) => p.with_auth(self.verifier(a, Dir::Client)),
             None => p,
@@ -281,12 +312,30 @@ impl Assoc {
 
     /// Successful RemQueryInterface answer for one IID.
     pub fn qi_ok_stub(&self, seed: &str) -> Vec<u8> {
-        dcom::rem_query_interface_resp(self.drep, &[(0, Guid::from_seed(seed))], 0x8d5e_11c2_a3a4_2f10, 0x2f4b_77e0_61c0_0a01)
+        dcom::rem_query_interface_resp(
+            self.drep,
+            &[(0, Guid::from_seed(seed))],
+            0x8d5e_11c2_a3a4_2f10,
+            0x2f4b_77e0_61c0_0a01,
+        )
     }
 
     /// A WMI call with no in-parameters besides ORPCTHIS.
     pub fn orpc_stub(&self, params: &[u32]) -> Vec<u8> {
         dcom::orpc_req(self.drep, &self.cid, params)
+    }
+
+    /// ORPCTHAT + a new IEnumWbemClassObject interface pointer + S_OK (what Clone returns).
+    pub fn clone_ok_stub(&self) -> Vec<u8> {
+        let ipid = Guid::from_seed(&format!("ipid/{}/clone", self.flow));
+        let objref = dcom::objref_standard(
+            &uuids::IENUM_WBEM_CLASS_OBJECT,
+            &ipid,
+            0x8d5e_11c2_a3a4_2f10,
+            0x2f4b_77e0_61c0_0a02,
+            "10.0.0.20",
+        );
+        dcom::interface_pointer_resp(self.drep, &objref)
     }
 
     /// ORPCTHAT + NULL out pointer + S_OK.
@@ -307,18 +356,10 @@ pub struct Step {
 
 impl Step {
     pub fn client(name: &'static str, pdu: Pdu) -> Step {
-        Step {
-            name,
-            dir: Dir::Client,
-            pdus: vec![pdu],
-            ack_first: false,
-        }
+        Step { name, dir: Dir::Client, pdus: vec![pdu], ack_first: false }
     }
     pub fn server(name: &'static str, pdu: Pdu) -> Step {
-        Step {
-            dir: Dir::Server,
-            ..Self::client(name, pdu)
-        }
+        Step { dir: Dir::Server, ..Self::client(name, pdu) }
     }
     /// The same step preceded by the sender's pure ACK.
     pub fn after_ack(mut self) -> Step {

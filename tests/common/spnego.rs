@@ -70,7 +70,12 @@ pub fn neg_token_init(mechs: &[&[u8]], mech_token: &[u8]) -> Vec<u8> {
 }
 
 /// NegTokenResp { negState, supportedMech?, responseToken?, mechListMIC? }.
-pub fn neg_token_resp(state: Option<u8>, supported_mech: Option<&[u8]>, response_token: Option<&[u8]>, mic: Option<&[u8]>) -> Vec<u8> {
+pub fn neg_token_resp(
+    state: Option<u8>,
+    supported_mech: Option<&[u8]>,
+    response_token: Option<&[u8]>,
+    mic: Option<&[u8]>,
+) -> Vec<u8> {
     let mut fields = Vec::new();
     if let Some(s) = state {
         fields.push(ctx(0, &der(0x0a, &[s])));
@@ -139,7 +144,11 @@ pub fn krb5_ap_req(realm: &str, sname: &[&str], seed: &str) -> Vec<u8> {
 pub fn krb5_ap_rep(seed: &str) -> Vec<u8> {
     let ap_rep = der(
         0x30,
-        &cat(&[ctx(0, &der_int(5)), ctx(1, &der_int(15)), ctx(2, &encrypted_data(18, None, 48, &format!("aprep/{seed}")))]),
+        &cat(&[
+            ctx(0, &der_int(5)),
+            ctx(1, &der_int(15)),
+            ctx(2, &encrypted_data(18, None, 48, &format!("aprep/{seed}"))),
+        ]),
     );
     der(0x6f, &ap_rep)
 }

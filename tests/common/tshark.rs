@@ -1,4 +1,5 @@
-//! Reads captures back through plain tshark (Wireshark's own dissectors, no dcomauth plugin).
+//! Reads captures back through plain tshark (Wireshark's own dissectors; dcomauth disabled even
+//! when installed).
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -20,7 +21,9 @@ pub fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
 
 /// Runs tshark on `path` with `args`; panics with its stderr when it fails.
 pub fn run(path: &Path, args: &[&str]) -> String {
+    // Even if dcomauth is installed, these checks are about Wireshark's own dissectors only.
     let out = Command::new("tshark")
+        .args(["--disable-protocol", "dcomauth"])
         .arg("-n")
         .arg("-r")
         .arg(path)
@@ -51,18 +54,12 @@ pub fn fields_with(path: &Path, prefs: &[&str], filter: &str, fields: &[&str]) -
     for f in fields {
         args.extend(["-e", f]);
     }
-    run(path, &args)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
+    run(path, &args).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect()
 }
 
 /// Frame numbers matching `filter`.
 pub fn frames(path: &Path, filter: &str) -> Vec<u32> {
-    fields(path, filter, &["frame.number"])
-        .iter()
-        .map(|r| r[0].parse().expect("frame number"))
-        .collect()
+    fields(path, filter, &["frame.number"]).iter().map(|r| r[0].parse().expect("frame number")).collect()
 }
 
 /// The values of one (possibly repeated) field in frame `frame`; empty when absent.
@@ -101,9 +98,7 @@ pub struct TempCapture {
 
 impl TempCapture {
     pub fn new(name: &str, bytes: &[u8]) -> Self {
-        TempCapture {
-            path: write_temp(name, bytes),
-        }
+        TempCapture { path: write_temp(name, bytes) }
     }
 }
 
