@@ -24,13 +24,18 @@ else
 fi
 
 capture=tests/captures/seed-winpe.pcapng
+# tshark warns on stderr when run as root; that is expected here.
+ts() { tshark "$@" 2> >(grep -v '^Running as user' >&2); }
 echo
 echo "== tshark -G plugins"
-tshark -G plugins | grep dcomauth
+ts -G plugins | grep dcomauth
 echo
 echo "== Identity changes, faults and aborts in $capture"
-tshark -r "$capture" -Y 'dcomauth.identity_change || dcomauth.fault_after_change || dcomauth.abort_after_change' \
+ts -r "$capture" -Y 'dcomauth.identity_change || dcomauth.fault_after_change || dcomauth.abort_after_change' \
   -T fields -E header=y -e frame.number -e dcomauth.identity -e _ws.expert.message
 echo
-echo "== tshark -q -z expert,note"
-tshark -r "$capture" -q -z expert,note | sed -n '/DCOMAUTH/,$p' | grep -v '^$' || true
+echo "== tshark -q -z expert (DCOMAUTH entries)"
+ts -r "$capture" -q -z expert | awk '/^(Errors|Warns|Notes|Chats) \(/ {h=$0; next} /DCOMAUTH/ {if (h) print h; h=""; print}'
+echo
+echo "== tshark -q -z dcomauth,summary"
+ts -r "$capture" -q -z dcomauth,summary
