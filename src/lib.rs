@@ -11,6 +11,8 @@ pub mod flow;
 pub mod names;
 pub mod proto;
 pub mod session;
+#[cfg(test)]
+mod testutil;
 pub mod track;
 
 include!(concat!(env!("OUT_DIR"), "/plugin_exports.rs"));

@@ -206,13 +206,8 @@ mod tests {
     /// mutated and truncated copies of a valid exchange must never panic.
     #[test]
     fn mutated_frames_never_panic() {
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut rng = crate::testutil::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next();
         let bind = [5, 0, 11, 3, 0x10, 0, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0];
         let base: [(Endpoint, Endpoint, u8, Vec<u8>); 3] = [
             (CLIENT, SERVER, 0x18, bind.to_vec()),

@@ -365,13 +365,8 @@ mod tests {
             remqi(ByteOrder::Little, true, false, &[IID_IMANAGEDOBJECT, IID_IDISPATCH]),
             remqi(ByteOrder::Big, true, true, &[IID_IUNKNOWN]),
         ];
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testutil::XorShift(0x2545_F491_4F6C_DD1D);
+        let mut next = move || rng.next();
         for _ in 0..20_000 {
             let mut b = samples[(next() % 3) as usize].clone();
             for _ in 0..1 + next() % 4 {

@@ -499,13 +499,8 @@ mod tests {
             hex(ZEEK_CHALLENGE_BAD_TARGET_INFO),
             AuthMsg::unicode("D", "u", ntlmv2(&[(6, &2u32.to_le_bytes())])).build(),
         ];
-        let mut state = 0xDEAD_BEEF_CAFE_F00Du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testutil::XorShift(0xDEAD_BEEF_CAFE_F00D);
+        let mut next = move || rng.next();
         for _ in 0..20_000 {
             let mut b = samples[(next() % samples.len() as u64) as usize].clone();
             for _ in 0..1 + next() % 4 {

@@ -235,20 +235,7 @@ mod tests {
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
     }
 
-    /// DER element with a minimal definite length.
-    fn der(tag: u8, value: &[u8]) -> Vec<u8> {
-        let mut v = vec![tag];
-        let n = value.len();
-        if n < 0x80 {
-            v.push(n as u8);
-        } else if n < 0x100 {
-            v.extend_from_slice(&[0x81, n as u8]);
-        } else {
-            v.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]);
-        }
-        v.extend_from_slice(value);
-        v
-    }
+    use crate::testutil::der;
 
     fn oid(contents: &[u8]) -> Vec<u8> {
         der(TAG_OID, contents)
@@ -406,13 +393,8 @@ mod tests {
             hex(ZEEK_RESP_NEGOTIATE),
             wrapped(&init(&[OID_NTLMSSP], Some(NTLM_NEGOTIATE))),
         ];
-        let mut state = 0x0123_4567_89AB_CDEFu64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testutil::XorShift(0x0123_4567_89AB_CDEF);
+        let mut next = move || rng.next();
         for _ in 0..20_000 {
             let mut b = samples[(next() % samples.len() as u64) as usize].clone();
             for _ in 0..1 + next() % 4 {
