@@ -51,8 +51,7 @@ fn display_filters_on_our_names_are_accepted() {
 
 #[test]
 fn every_symbol_the_plugin_imports_resolves_at_load_time() {
-    let exe = std::env::current_exe().expect("exe");
-    let so = exe.parent().and_then(std::path::Path::parent).expect("profile dir").join("libdcomauth.so");
+    let so = harness::built_plugin();
     let path = std::ffi::CString::new(so.to_string_lossy().as_bytes()).expect("path");
     // SAFETY: loading our own library; RTLD_NOW makes a missing symbol fail here instead of in Wireshark.
     let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };

@@ -189,3 +189,33 @@ fn every_authenticated_pdu_shows_its_identity_and_the_third_association_its_hist
     assert_eq!(q("a3_auth", "dcomauth.history.with_change"), "2");
     assert_eq!(q("a3_auth", "dcomauth.history.with_abort"), "2");
 }
+
+/// The report a user pastes into a bug: pinned in `tests/golden/seed-winpe.summary.txt` (reviewed;
+/// rewrite with `DCOMAUTH_BLESS=1`). One pass and `-2` print the same.
+#[test]
+fn the_winpe_summary_lists_three_associations_with_identities_changes_faults_and_endings() {
+    let cap = scenarios::seed_winpe();
+    let path = tshark().capture("seed-winpe-summary.pcapng", &cap.bytes());
+    let p = path.to_string_lossy();
+    let one = tshark().run(&["-r", &p, "-q", "-z", "dcomauth,summary", "-z", "dcomauth,table"]);
+    let two = tshark().run(&["-r", &p, "-2", "-q", "-z", "dcomauth,summary", "-z", "dcomauth,table"]);
+    assert_eq!(one, two);
+    for needle in [
+        "Association 1: TCP stream 0, client 10.0.0.10:59916 -> server 10.0.0.20:49157".to_owned(),
+        "Association 3: TCP stream 2, client 10.0.0.10:59918 -> server 10.0.0.20:49157".to_owned(),
+        format!("Ended:                                server FIN in frame {}", cap.frame("a1_server_fin")),
+        format!("Ended:                                server FIN in frame {}", cap.frame("a2_server_fin")),
+        format!("Ended:                                client RST in frame {}", cap.frame("a3_client_rst")),
+        format!(
+            "frame {}  auth ctx 79232  \\administrator -> REDMOND\\jiangyue  (IRemUnknown2)",
+            cap.frame("a1_change")
+        ),
+    ] {
+        assert!(one.contains(&needle), "summary lacks {needle:?}:\n{one}");
+    }
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/seed-winpe.summary.txt");
+    if std::env::var_os("DCOMAUTH_BLESS").is_some() {
+        std::fs::write(&golden, &one).expect("write golden");
+    }
+    assert_eq!(one, std::fs::read_to_string(&golden).unwrap_or_default(), "differs from {}", golden.display());
+}

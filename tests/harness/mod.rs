@@ -14,13 +14,13 @@ pub struct Tshark {
     scratch: PathBuf,
 }
 
-fn built_plugin() -> PathBuf {
-    // Integration tests live in target/<profile>/deps; cargo built the cdylib next to deps/.
+/// The cdylib cargo built for this test run: `cargo test` leaves it in target/<profile>/deps (next
+/// to the test executable), `cargo build` in target/<profile>.
+pub fn built_plugin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
-    let so = profile_dir.join("libdcomauth.so");
-    assert!(so.exists(), "{} not built", so.display());
-    so
+    let deps = exe.parent().expect("target/<profile>/deps");
+    let candidates = [deps.join("libdcomauth.so"), deps.parent().unwrap_or(deps).join("libdcomauth.so")];
+    candidates.into_iter().find(|p| p.exists()).expect("libdcomauth.so not built next to the tests")
 }
 
 fn world_readable(path: &Path, mode: u32) {
