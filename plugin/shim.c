@@ -121,6 +121,8 @@ void dcomauth_append_text(proto_item *item, const char *text) { proto_item_appen
 
 void dcomauth_set_generated(proto_item *item) { proto_item_set_generated(item); }
 
+void dcomauth_set_hidden(proto_item *item) { proto_item_set_hidden(item); }
+
 void dcomauth_expert(packet_info *pinfo, proto_item *item, expert_field *ei, const char *text)
 {
     expert_add_info_format(pinfo, item, ei, "%s", text);

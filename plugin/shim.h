@@ -36,6 +36,7 @@ proto_item *dcomauth_add_subtree_label(proto_tree *tree, int hf_text, tvbuff_t *
                                        int ett, proto_tree **subtree);
 void dcomauth_append_text(proto_item *item, const char *text);
 void dcomauth_set_generated(proto_item *item);
+void dcomauth_set_hidden(proto_item *item);
 void dcomauth_expert(packet_info *pinfo, proto_item *item, expert_field *ei, const char *text);
 
 

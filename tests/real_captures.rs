@@ -153,7 +153,7 @@ fn the_gap_capture_gets_only_the_abort_after_fault_note() {
                 frame: 13,
                 class: "Note/Sequence".to_owned(),
                 message: "Server closed the association (FIN) after a fault with no identity change: \
-                          RPC_S_SEC_PKG_ERROR (0x00000721) in frame 12"
+                          nca_s_fault_sec_pkg_error (0x00000721) in frame 12"
                     .to_owned(),
             },
         )];

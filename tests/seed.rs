@@ -73,7 +73,7 @@ fn winpe_gets_changes_faults_and_server_aborts() {
         fault(
             &cap,
             "a1_fault_721",
-            "RPC_S_SEC_PKG_ERROR (0x00000721)",
+            "nca_s_fault_sec_pkg_error (0x00000721)",
             0x8007_0721,
             "IRemUnknown2::RemQueryInterface(IManagedObject)",
             "a1_qi_managed",
@@ -89,7 +89,7 @@ fn winpe_gets_changes_faults_and_server_aborts() {
         fault(
             &cap,
             "a2_fault_721",
-            "RPC_S_SEC_PKG_ERROR (0x00000721)",
+            "nca_s_fault_sec_pkg_error (0x00000721)",
             0x8007_0721,
             "IWbemFetchSmartEnum::GetSmartEnum",
             "a2_getsmartenum",
@@ -118,7 +118,7 @@ fn full_os_gets_changes_and_faults_but_no_abort() {
         fault(
             &cap,
             "fault1_721",
-            "RPC_S_SEC_PKG_ERROR (0x00000721)",
+            "nca_s_fault_sec_pkg_error (0x00000721)",
             0x8007_0721,
             "IRemUnknown2::RemQueryInterface(IManagedObject)",
             "qi_managed",
@@ -134,7 +134,7 @@ fn full_os_gets_changes_and_faults_but_no_abort() {
         fault(
             &cap,
             "fault2_721",
-            "RPC_S_SEC_PKG_ERROR (0x00000721)",
+            "nca_s_fault_sec_pkg_error (0x00000721)",
             0x8007_0721,
             "IWbemFetchSmartEnum::GetSmartEnum",
             "p2_getsmartenum",

@@ -52,6 +52,12 @@ impl Tree {
     }
 }
 
+/// Filterable but not shown: the same fact is already in a visible line.
+fn hidden(item: *mut ws::proto_item) {
+    // SAFETY: accepts NULL.
+    unsafe { shim::dcomauth_set_hidden(item) };
+}
+
 fn generated(item: *mut ws::proto_item) -> *mut ws::proto_item {
     // SAFETY: accepts NULL.
     unsafe { shim::dcomauth_set_generated(item) };
@@ -83,17 +89,36 @@ pub unsafe fn frame(
     if let Some(stream) = verdict.stream {
         generated(root.uint(Hf::Stream, stream));
     }
+    // SAFETY: `pinfo` is this dissection's.
+    let frame_num = unsafe { shim::dcomauth_frame_num(pinfo) };
+    append(top, &headline(verdict));
     if let [only] = verdict.pdus.as_slice() {
-        pdu(&root, only);
+        pdu(&root, only, frame_num);
     } else {
         for p in &verdict.pdus {
             let (t, _) = root.subtree(Hf::Pdu, &pdu_label(p), Ett::Pdu);
-            pdu(&t, p);
+            pdu(&t, p, frame_num);
         }
     }
     for f in &verdict.findings {
         finding(&root, pinfo, top, f);
     }
+}
+
+/// What the collapsed protocol line says: the identity of the frame's last PDU and its interface.
+fn headline(v: &FrameVerdict) -> String {
+    let Some(p) = v.pdus.last() else { return String::new() };
+    let mut s = match &p.identity {
+        Some(id) => format!(", {id}"),
+        None => String::new(),
+    };
+    if p.changed {
+        s.push_str(" [changed]");
+    }
+    if let Some(name) = p.interface.and_then(|i| names::interface_name(&i.uuid)) {
+        s.push_str(&format!(", {name}"));
+    }
+    s
 }
 
 fn pdu_label(p: &PduView) -> String {
@@ -103,17 +128,14 @@ fn pdu_label(p: &PduView) -> String {
     }
 }
 
-fn pdu(t: &Tree, p: &PduView) {
-    generated(t.uint(Hf::CallId, p.call_id));
-    if let Some(op) = p.opnum {
-        generated(t.uint(Hf::Opnum, u32::from(op)));
-    }
+fn pdu(t: &Tree, p: &PduView, frame: u32) {
     match &p.identity {
         Some(id) => {
             let item = generated(t.text(Hf::Identity, &id.to_string()));
             if p.changed {
-                append(item, "   [changed]");
+                append(item, " [changed]");
             }
+            hidden(t.boolean(Hf::IdentityChanged, p.changed));
         }
         None => {
             let why = match p.security.as_ref().map(|s| s.auth_type) {
@@ -125,7 +147,6 @@ fn pdu(t: &Tree, p: &PduView) {
             generated(t.text(Hf::IdentityUnknown, why));
         }
     }
-    generated(t.boolean(Hf::IdentityChanged, p.changed));
     if let Some(sec) = &p.security {
         let label = format!(
             "auth_context_id {}, {}, {}",
@@ -134,29 +155,33 @@ fn pdu(t: &Tree, p: &PduView) {
             names::auth_level_name(sec.auth_level)
         );
         generated(t.text(Hf::Security, &label));
-        generated(t.uint(Hf::AuthContextId, sec.auth_context_id));
-        if let Some(frame) = sec.established_frame {
-            generated(t.uint(Hf::IdentityFrame, frame));
+        hidden(t.uint(Hf::AuthContextId, sec.auth_context_id));
+        // A link to the frame itself would lead nowhere.
+        if let Some(established) = sec.established_frame.filter(|f| *f != frame) {
+            generated(t.uint(Hf::IdentityFrame, established));
         }
     }
     if let Some(base) = &p.baseline {
         let item = generated(t.text(Hf::Baseline, &base.to_string()));
-        if let Some(frame) = p.baseline_frame {
-            append(item, &format!("  (established in frame {frame})"));
-            generated(t.uint(Hf::BaselineFrame, frame));
-        }
         if p.baseline_partial {
-            append(item, "  [partial: the capture starts mid-association]");
+            append(item, " [partial: the capture starts mid-association]");
         }
+        if let Some(established) = p.baseline_frame {
+            generated(t.uint(Hf::BaselineFrame, established));
+        }
+        hidden(t.boolean(Hf::BaselinePartial, p.baseline_partial));
     }
-    generated(t.boolean(Hf::BaselinePartial, p.baseline_partial));
     if let Some(iface) = &p.interface {
         let uuid = iface.uuid.to_string();
         let name = names::interface_name(&iface.uuid).unwrap_or("unknown interface");
         let label = format!("{name} ({uuid}) v{}.{}, ctx {}", iface.version, iface.version_minor, iface.ctx_id);
         generated(t.text(Hf::Interface, &label));
-        generated(t.text(Hf::InterfaceUuid, &uuid));
-        generated(t.uint(Hf::CtxId, u32::from(iface.ctx_id)));
+        hidden(t.text(Hf::InterfaceUuid, &uuid));
+        hidden(t.uint(Hf::CtxId, u32::from(iface.ctx_id)));
+    }
+    generated(t.uint(Hf::CallId, p.call_id));
+    if let Some(op) = p.opnum {
+        generated(t.uint(Hf::Opnum, u32::from(op)));
     }
     let h = &p.history;
     if h.earlier > 0 {
@@ -182,14 +207,10 @@ fn pdu(t: &Tree, p: &PduView) {
 
 fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &Finding) {
     let kind = match f {
-        Finding::IdentityChange { baseline_frame, .. } => {
-            generated(t.uint(Hf::BaselineFrame, *baseline_frame));
-            Ei::IdentityChange
-        }
+        Finding::IdentityChange { .. } => Ei::IdentityChange,
         Finding::FaultAfterChange { rejection, call_frame, change_frame, .. } => {
             if let Rejection::Fault(status) = rejection {
-                generated(t.uint(Hf::Status, *status));
-                generated(t.uint(Hf::Hresult, hresult_of(*status)));
+                status_items(t, *status);
             }
             generated(t.uint(Hf::CallFrame, *call_frame));
             generated(t.uint(Hf::ChangeFrame, *change_frame));
@@ -205,7 +226,7 @@ fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &
         }
         Finding::AbortAfterFault { last_fault_frame, status, .. } => {
             generated(t.uint(Hf::FaultFrame, *last_fault_frame));
-            generated(t.uint(Hf::Status, *status));
+            status_items(t, *status);
             Ei::AbortAfterFault
         }
         Finding::ManagedObjectQi { .. } => Ei::ManagedObjectQi,
@@ -213,6 +234,13 @@ fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &
     let text = c(&f.message());
     // SAFETY: `pinfo`/`top` are this dissection's; the message goes through "%s" in the shim.
     unsafe { shim::dcomauth_expert(pinfo, top, ei(kind), text.as_ptr()) };
+}
+
+/// The fault status and the HRESULT the caller gets, each with its name.
+fn status_items(t: &Tree, status: u32) {
+    let name = names::status(status).map_or("unknown status", |s| s.name);
+    append(generated(t.uint(Hf::Status, status)), &format!(" ({name})"));
+    generated(t.uint(Hf::Hresult, hresult_of(status)));
 }
 
 fn auth_type_label(t: AuthType) -> String {

@@ -37,6 +37,7 @@ extern "C" {
     ) -> *mut proto_item;
     pub fn dcomauth_append_text(item: *mut proto_item, text: *const c_char);
     pub fn dcomauth_set_generated(item: *mut proto_item);
+    pub fn dcomauth_set_hidden(item: *mut proto_item);
     pub fn dcomauth_expert(pinfo: *mut packet_info, item: *mut proto_item, ei: *mut expert_field, text: *const c_char);
 }
 

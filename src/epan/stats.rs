@@ -1,6 +1,10 @@
 //! `tshark -z dcomauth,summary`: the per-association report a user pastes into a bug report,
 //! printed when tshark finishes reading the capture.
+use std::collections::HashMap;
 use std::ffi::CString;
+use std::sync::{Mutex, MutexGuard};
+
+use once_cell::sync::Lazy;
 use std::os::raw::{c_char, c_void};
 use std::ptr::null_mut;
 
@@ -98,7 +102,8 @@ pub fn register_table() {
         .collect();
     let fields = Box::leak(fields.into_boxed_slice());
     let ui = Box::leak(Box::new(ws::stat_tap_table_ui {
-        group: ws::register_stat_group_e_REGISTER_STAT_GROUP_GENERIC,
+        // The group Wireshark's Qt UI lists at the bottom of the Statistics menu.
+        group: ws::register_stat_group_e_REGISTER_PACKET_STAT_GROUP_UNSORTED,
         title: c"DCOM Authentication Tracker".as_ptr(),
         tap_name: TAP_NAME.as_ptr(),
         cli_string: c"dcomauth,table".as_ptr(),
@@ -150,14 +155,31 @@ unsafe extern "C" fn table_packet(
         if table.is_null() {
             return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW;
         }
-        let row = dissect::with_session(|s| {
-            s.tracker().associations().enumerate().find(|(_, a)| a.stream == stream).map(|(i, a)| (i, a.table_row()))
-        });
-        let Some((index, row)) = row else { return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW };
+        let row =
+            dissect::with_session(|s| s.tracker().associations().find(|a| a.stream == stream).map(|a| a.table_row()));
+        let Some(row) = row else { return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW };
+        let index = row_of(table, stream);
         // SAFETY: `table` belongs to this UI; set_row frees what the row held before.
-        unsafe { set_row(table, index as u32, &row) };
+        unsafe { set_row(table, index, &row) };
         ws::tap_packet_status_TAP_PACKET_REDRAW
     })
+}
+
+/// Rows in the order associations first reach a table (a display filter may skip some), per table.
+static ROWS: Lazy<Mutex<HashMap<usize, Vec<u32>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+fn rows() -> MutexGuard<'static, HashMap<usize, Vec<u32>>> {
+    ROWS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn row_of(table: *mut ws::stat_tap_table, stream: u32) -> u32 {
+    let mut rows = rows();
+    let streams = rows.entry(table as usize).or_default();
+    let index = streams.iter().position(|s| *s == stream).unwrap_or_else(|| {
+        streams.push(stream);
+        streams.len() - 1
+    });
+    index as u32
 }
 
 fn uint_item(v: u32) -> ws::stat_tap_table_item_type {
@@ -214,6 +236,7 @@ unsafe fn free_item(item: *mut ws::stat_tap_table_item_type) {
 
 unsafe extern "C" fn table_reset(table: *mut ws::stat_tap_table) {
     guard((), || {
+        rows().remove(&(table as usize));
         // SAFETY: epan hands us one of our tables; every string cell is ours.
         unsafe {
             if table.is_null() {

@@ -16,7 +16,7 @@ pub fn interface_name(uuid: &Uuid) -> Option<&'static str> {
 /// A fault/status code as users know it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Status {
-    /// e.g. "nca_s_fault_access_denied", "RPC_S_SEC_PKG_ERROR".
+    /// e.g. "nca_s_fault_access_denied", "nca_s_fault_sec_pkg_error".
     pub name: &'static str,
     /// The HRESULT a COM client sees for it, e.g. 0x80070721 for 0x721. For the few NCA codes
     /// MS-RPCE leaves unmapped, the client sees the code itself, and so does this field.

@@ -81,7 +81,7 @@ static WIN32: &[Entry] = &[
     (0x0000_071a, "RPC_S_CALL_CANCELLED", win32(0x71a)),
     (0x0000_071c, "RPC_S_COMM_FAILURE", win32(0x71c)),
     (0x0000_071d, "RPC_S_UNSUPPORTED_AUTHN_LEVEL", win32(0x71d)),
-    (0x0000_0721, "RPC_S_SEC_PKG_ERROR", win32(0x721)),
+    (0x0000_0721, "nca_s_fault_sec_pkg_error", win32(0x721)),
     (0x0000_0776, "OR_INVALID_OXID", win32(0x776)),
 ];
 
@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn case_study_faults_have_names_and_hresults() {
-        assert_eq!(status(0x721), Some(Status { name: "RPC_S_SEC_PKG_ERROR", hresult: 0x8007_0721 }));
+        assert_eq!(status(0x721), Some(Status { name: "nca_s_fault_sec_pkg_error", hresult: 0x8007_0721 }));
         assert_eq!(status(0x5), Some(Status { name: "nca_s_fault_access_denied", hresult: 0x8007_0005 }));
         assert_eq!(status(0x6be).map(|s| s.hresult), Some(0x8007_06be));
         assert_eq!(status(0x6bf).map(|s| s.name), Some("RPC_S_CALL_FAILED_DNE"));

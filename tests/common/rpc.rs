@@ -175,7 +175,7 @@ pub mod auth_level {
 
 /// Fault status codes used by the scenarios.
 pub mod status {
-    /// RPC_S_SEC_PKG_ERROR / nca_s_fault_sec_pkg_error: "A security package specific error occurred."
+    /// nca_s_fault_sec_pkg_error / nca_s_fault_sec_pkg_error: "A security package specific error occurred."
     pub const SEC_PKG_ERROR: u32 = 0x0000_0721;
     /// nca_s_fault_access_denied / ERROR_ACCESS_DENIED.
     pub const ACCESS_DENIED: u32 = 0x0000_0005;

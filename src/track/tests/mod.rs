@@ -752,7 +752,7 @@ fn messages_read_as_specified() {
         [
             "RemQueryInterface for IManagedObject under changed identity REDMOND\\jiangyue: the known .NET before 4.0 \
              pattern (QI issued without the caller's security blanket; KB967622, KB974893)",
-            "Fault under changed identity REDMOND\\jiangyue: RPC_S_SEC_PKG_ERROR (0x00000721) to \
+            "Fault under changed identity REDMOND\\jiangyue: nca_s_fault_sec_pkg_error (0x00000721) to \
              IRemUnknown2::RemQueryInterface(IManagedObject) in frame 9; caller sees 0x80070721",
             "Fault under changed identity REDMOND\\jiangyue: nca_s_fault_access_denied (0x00000005) to \
              IRemUnknown2::RemQueryInterface(IProvideClassInfo) in frame 11; caller sees 0x80070005",
@@ -794,12 +794,12 @@ fn messages_read_as_specified() {
     };
     assert_eq!(
         failed(Rejection::Fault(0x721), Some(3), vec![uuid(IMANAGEDOBJECT), uuid(IPROVIDECLASSINFO)]).message(),
-        "Fault under changed identity REDMOND\\jiangyue: RPC_S_SEC_PKG_ERROR (0x00000721) to \
+        "Fault under changed identity REDMOND\\jiangyue: nca_s_fault_sec_pkg_error (0x00000721) to \
          IRemUnknown2::RemQueryInterface(IManagedObject, IProvideClassInfo) in frame 12; caller sees 0x80070721"
     );
     assert_eq!(
         failed(Rejection::Fault(0x721), Some(3), vec![]).message(),
-        "Fault under changed identity REDMOND\\jiangyue: RPC_S_SEC_PKG_ERROR (0x00000721) to \
+        "Fault under changed identity REDMOND\\jiangyue: nca_s_fault_sec_pkg_error (0x00000721) to \
          IRemUnknown2::RemQueryInterface in frame 12; caller sees 0x80070721"
     );
     assert_eq!(crate::names::status(0xbeef), None);
@@ -835,7 +835,7 @@ fn messages_read_as_specified() {
     );
     assert_eq!(
         Finding::AbortAfterFault { kind: CloseKind::Fin, last_fault_frame: 12, status: 0x721 }.message(),
-        "Server closed the association (FIN) after a fault with no identity change: RPC_S_SEC_PKG_ERROR (0x00000721) \
+        "Server closed the association (FIN) after a fault with no identity change: nca_s_fault_sec_pkg_error (0x00000721) \
          in frame 12"
     );
 }
@@ -866,7 +866,7 @@ Association 1: TCP stream 0, client 10.0.0.1:59916 -> server 10.0.0.2:49157, fra
   Identity changes:
     frame 8  auth ctx 79232  \\administrator -> REDMOND\\jiangyue  (IRemUnknown2)
   Faults (2, 2 listed under a changed identity):
-    frame 10  call_id 8  RPC_S_SEC_PKG_ERROR (0x00000721)        to IRemUnknown2::RemQueryInterface(IManagedObject) in frame 9      REDMOND\\jiangyue [changed]
+    frame 10  call_id 8  nca_s_fault_sec_pkg_error (0x00000721)  to IRemUnknown2::RemQueryInterface(IManagedObject) in frame 9      REDMOND\\jiangyue [changed]
     frame 12  call_id 9  nca_s_fault_access_denied (0x00000005)  to IRemUnknown2::RemQueryInterface(IProvideClassInfo) in frame 11  REDMOND\\jiangyue [changed]
 
 Association 2: TCP stream 1, client 10.0.0.1:59917 -> server 10.0.0.2:49157, frames 15-19
