@@ -208,12 +208,12 @@ fn pdu(t: &Tree, p: &PduView, frame: u32) {
 fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &Finding) {
     let kind = match f {
         Finding::IdentityChange { .. } => Ei::IdentityChange,
-        Finding::FaultAfterChange { rejection, call_frame, change_frame, .. } => {
+        Finding::FaultAfterChange { rejection, call_frame, .. } => {
             if let Rejection::Fault(status) = rejection {
                 status_items(t, *status);
             }
+            // The change itself is linked from the PDU's "Identity established in".
             generated(t.uint(Hf::CallFrame, *call_frame));
-            generated(t.uint(Hf::ChangeFrame, *change_frame));
             Ei::FaultAfterChange
         }
         Finding::AbortAfterChange { since_change_ns, change_frame, last_fault_frame, .. } => {
