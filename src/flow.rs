@@ -30,6 +30,12 @@ struct Direction {
     holes: [Option<(u32, u32)>; MAX_HOLES],
     /// Slot the next hole overwrites when all are in use.
     next_hole: usize,
+    /// Where the PDU that continues past the last segment began: the start of what Wireshark
+    /// will hand over as "Reassembled TCP".
+    pending_start: Option<u32>,
+    /// The first bytes of a header the last segment cut short (`partial_len` of them).
+    partial: [u8; dcerpc::HEADER_LEN],
+    partial_len: usize,
 }
 
 impl Direction {
@@ -56,13 +62,35 @@ impl Direction {
     }
 }
 
-/// What to do with one segment's payload.
+/// Where a PDU's bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// In this segment's payload.
+    Payload,
+    /// In the bytes Wireshark reassembled from several segments and completed with this one.
+    Reassembled,
+}
+
+/// What to do with one segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     /// Old data sent again: ignore it and anything reassembled in this frame.
     Retransmission,
-    /// Whole PDUs found in the payload, as (offset, length) within it.
-    Pdus(Vec<(usize, usize)>),
+    /// Whole PDUs in stream order, as (source, offset, length).
+    Pdus(Vec<(Source, usize, usize)>),
+}
+
+/// How the payload ends after its whole PDUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// The next header starts at this offset (the payload's length when nothing is left).
+    Next(usize),
+    /// A PDU starts at `start` and continues past the payload; the one after it starts at `next`.
+    Partial { start: usize, next: usize },
+    /// Fewer than 16 bytes of a header start at this offset.
+    PartialHeader(usize),
+    /// Bytes that are not a header where one should be: sync is lost.
+    Lost,
 }
 
 #[derive(Debug, Default)]
@@ -75,8 +103,16 @@ impl Flows {
         self.dirs.clear();
     }
 
-    /// Plans one segment of `stream` (`forward` tells the direction) starting at `seq`.
-    pub fn segment(&mut self, stream: u32, forward: bool, seq: u32, payload: &[u8]) -> Plan {
+    /// Plans one segment of `stream` (`forward` tells the direction) starting at `seq`, with the
+    /// "Reassembled TCP" bytes Wireshark completed in the same frame, if any.
+    pub fn segment(
+        &mut self,
+        stream: u32,
+        forward: bool,
+        seq: u32,
+        payload: &[u8],
+        reassembled: Option<&[u8]>,
+    ) -> Plan {
         if self.dirs.len() >= MAX_DIRECTIONS && !self.dirs.contains_key(&(stream, forward)) {
             self.dirs.clear();
         }
@@ -86,19 +122,55 @@ impl Flows {
             return Plan::Pdus(Vec::new());
         }
         let end = seq.wrapping_add(len);
+        let in_order = dir.high.is_none_or(|h| h == seq);
         if let Some(high) = dir.high {
             if !before(high, end) {
                 if !dir.fill_hole(seq, end) {
                     return Plan::Retransmission;
                 }
                 // Late data for a hole: whole PDUs only, and the head of the stream keeps its state.
-                return Plan::Pdus(whole_pdus(payload, 0).0);
+                let (pdus, _) = whole_pdus(payload, 0);
+                return Plan::Pdus(pdus.into_iter().map(|(o, l)| (Source::Payload, o, l)).collect());
             }
             if before(high, seq) {
                 dir.add_hole(high, seq);
             }
         }
         dir.high = Some(end);
+
+        // PDUs completed by this segment come first in stream order.
+        let mut out = Vec::new();
+        let mut reassembled_end = None;
+        if let Some(r) = reassembled {
+            let (pdus, _) = whole_pdus(r, 0);
+            let used = pdus.last().map_or(0, |(o, l)| o + l);
+            if let Some(ps) = dir.pending_start.filter(|_| used > 0) {
+                reassembled_end = Some(ps.wrapping_add(used as u32));
+            }
+            out.extend(pdus.into_iter().map(|(o, l)| (Source::Reassembled, o, l)));
+        }
+        // A header cut short by the previous segment: complete it to learn where the next PDU starts.
+        if dir.partial_len > 0 {
+            if !in_order {
+                dir.partial_len = 0;
+            } else {
+                let take = (dcerpc::HEADER_LEN - dir.partial_len).min(payload.len());
+                dir.partial[dir.partial_len..dir.partial_len + take].copy_from_slice(&payload[..take]);
+                dir.partial_len += take;
+                if dir.partial_len < dcerpc::HEADER_LEN {
+                    return Plan::Pdus(out);
+                }
+                dir.partial_len = 0;
+                dir.next_pdu = match (dcerpc::parse_header(&dir.partial), dir.pending_start) {
+                    (Ok(h), Some(ps)) => Some(ps.wrapping_add(u32::from(h.frag_length))),
+                    _ => None,
+                };
+            }
+        }
+        // Wireshark may have reassembled past the PDU it waited for (it takes whole segments).
+        if let Some(e) = reassembled_end.filter(|e| !before(*e, seq) && !before(end, *e)) {
+            dir.next_pdu = Some(e);
+        }
 
         let start = match dir.next_pdu {
             // The next header lies inside this segment.
@@ -109,36 +181,63 @@ impl Flows {
             _ => dcerpc::parse_header(payload).is_ok().then_some(0),
         };
         let Some(off) = start else {
-            return Plan::Pdus(Vec::new());
+            return Plan::Pdus(out);
         };
-        let (pdus, next) = whole_pdus(payload, off);
-        dir.next_pdu = next.map(|n| seq.wrapping_add(n as u32));
-        Plan::Pdus(pdus)
+        let (pdus, tail) = whole_pdus(payload, off);
+        let at = |o: usize| seq.wrapping_add(o as u32);
+        (dir.next_pdu, dir.pending_start) = match tail {
+            Tail::Next(n) => (Some(at(n)), None),
+            Tail::Partial { start, next } => (Some(at(next)), Some(at(start))),
+            Tail::PartialHeader(h) => {
+                let cut = &payload[h..];
+                dir.partial[..cut.len()].copy_from_slice(cut);
+                dir.partial_len = cut.len();
+                (None, Some(at(h)))
+            }
+            Tail::Lost => (None, None),
+        };
+        // A PDU Wireshark also handed over reassembled is fed once.
+        let already: Vec<&[u8]> =
+            out.iter().filter_map(|&(_, o, l)| reassembled.and_then(|r| r.get(o..o + l))).collect();
+        for (o, l) in pdus {
+            if !payload.get(o..o + l).is_some_and(|p| already.contains(&p)) {
+                out.push((Source::Payload, o, l));
+            }
+        }
+        Plan::Pdus(out)
     }
 }
 
-/// Whole PDUs from `off` on, and the payload offset where the next header starts (beyond the end
-/// for a PDU that continues in later segments; None when a header was expected but not found).
-fn whole_pdus(payload: &[u8], mut off: usize) -> (Vec<(usize, usize)>, Option<usize>) {
+/// Whole PDUs from `off` on, and how the payload ends after them.
+fn whole_pdus(payload: &[u8], mut off: usize) -> (Vec<(usize, usize)>, Tail) {
     let mut pdus = Vec::new();
     while let Some(rest) = payload.get(off..).filter(|r| !r.is_empty()) {
+        if rest.len() < dcerpc::HEADER_LEN {
+            // rpc_vers 5 and minor 0/1 as far as the bytes go: a header continued in the next segment.
+            let looks_like_header = rest.first() == Some(&5) && rest.get(1).is_none_or(|m| *m <= 1);
+            return (pdus, if looks_like_header { Tail::PartialHeader(off) } else { Tail::Lost });
+        }
         let Ok(header) = dcerpc::parse_header(rest) else {
-            // Not a header where one should be: lose sync until a segment starts with one.
-            return (pdus, None);
+            return (pdus, Tail::Lost);
         };
         let frag = usize::from(header.frag_length);
         if frag > rest.len() {
-            return (pdus, Some(off + frag));
+            return (pdus, Tail::Partial { start: off, next: off + frag });
         }
         pdus.push((off, frag));
         off += frag;
     }
-    (pdus, Some(off))
+    (pdus, Tail::Next(off))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A plan of PDUs all in the segment's own payload.
+    fn payload(pdus: &[(usize, usize)]) -> Plan {
+        Plan::Pdus(pdus.iter().map(|&(o, l)| (Source::Payload, o, l)).collect())
+    }
 
     /// A little-endian request PDU of `len` bytes (header + zero body).
     fn pdu(len: u16, call_id: u32) -> Vec<u8> {
@@ -153,8 +252,8 @@ mod tests {
     #[test]
     fn whole_pdus_in_one_segment_are_found_in_order() {
         let mut flows = Flows::default();
-        let payload = [pdu(24, 1), pdu(40, 2), pdu(32, 3)].concat();
-        assert_eq!(flows.segment(0, true, 1000, &payload), Plan::Pdus(vec![(0, 24), (24, 40), (64, 32)]));
+        let bytes = [pdu(24, 1), pdu(40, 2), pdu(32, 3)].concat();
+        assert_eq!(flows.segment(0, true, 1000, &bytes, None), payload(&[(0, 24), (24, 40), (64, 32)]));
     }
 
     #[test]
@@ -162,63 +261,100 @@ mod tests {
         let mut flows = Flows::default();
         let big = pdu(100, 1);
         let next = pdu(24, 2);
-        assert_eq!(flows.segment(0, true, 1, &big[..60]), Plan::Pdus(vec![]));
+        assert_eq!(flows.segment(0, true, 1, &big[..60], None), payload(&[]));
         let second = [&big[60..], &next[..]].concat();
-        assert_eq!(flows.segment(0, true, 61, &second), Plan::Pdus(vec![(40, 24)]));
+        assert_eq!(flows.segment(0, true, 61, &second, None), payload(&[(40, 24)]));
     }
 
     #[test]
     fn a_retransmitted_segment_is_recognised_and_yields_nothing() {
         let mut flows = Flows::default();
         let p = pdu(24, 1);
-        assert_eq!(flows.segment(3, false, 500, &p), Plan::Pdus(vec![(0, 24)]));
-        assert_eq!(flows.segment(3, false, 500, &p), Plan::Retransmission);
+        assert_eq!(flows.segment(3, false, 500, &p, None), payload(&[(0, 24)]));
+        assert_eq!(flows.segment(3, false, 500, &p, None), Plan::Retransmission);
     }
 
     #[test]
     fn directions_and_streams_are_independent() {
         let mut flows = Flows::default();
         let p = pdu(24, 1);
-        assert_eq!(flows.segment(1, true, 10, &p), Plan::Pdus(vec![(0, 24)]));
-        assert_eq!(flows.segment(1, false, 10, &p), Plan::Pdus(vec![(0, 24)]));
-        assert_eq!(flows.segment(2, true, 10, &p), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(1, true, 10, &p, None), payload(&[(0, 24)]));
+        assert_eq!(flows.segment(1, false, 10, &p, None), payload(&[(0, 24)]));
+        assert_eq!(flows.segment(2, true, 10, &p, None), payload(&[(0, 24)]));
     }
 
     #[test]
     fn after_a_gap_the_stream_resyncs_on_a_segment_that_starts_with_a_header() {
         let mut flows = Flows::default();
         let big = pdu(100, 1);
-        assert_eq!(flows.segment(0, true, 1, &big[..50]), Plan::Pdus(vec![]));
+        assert_eq!(flows.segment(0, true, 1, &big[..50], None), payload(&[]));
         // Bytes 51..=100 are never captured; the next segment starts a new PDU.
-        assert_eq!(flows.segment(0, true, 201, &pdu(24, 2)), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(0, true, 201, &pdu(24, 2), None), payload(&[(0, 24)]));
     }
 
     #[test]
     fn mid_stream_start_without_a_header_waits_for_one() {
         let mut flows = Flows::default();
-        assert_eq!(flows.segment(0, true, 77, &[0xAB; 30]), Plan::Pdus(vec![]));
-        assert_eq!(flows.segment(0, true, 107, &pdu(24, 9)), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(0, true, 77, &[0xAB; 30], None), payload(&[]));
+        assert_eq!(flows.segment(0, true, 107, &pdu(24, 9), None), payload(&[(0, 24)]));
     }
 
     #[test]
     fn a_segment_arriving_late_into_a_hole_is_not_a_retransmission() {
         let mut flows = Flows::default();
         let (a, b, c) = (pdu(24, 1), pdu(24, 2), pdu(24, 3));
-        assert_eq!(flows.segment(0, true, 100, &a), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(0, true, 100, &a, None), payload(&[(0, 24)]));
         // b (124..148) is late; c arrives first.
-        assert_eq!(flows.segment(0, true, 148, &c), Plan::Pdus(vec![(0, 24)]));
-        assert_eq!(flows.segment(0, true, 124, &b), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(0, true, 148, &c, None), payload(&[(0, 24)]));
+        assert_eq!(flows.segment(0, true, 124, &b, None), payload(&[(0, 24)]));
         // Now everything up to 172 was seen: b again is a retransmission.
-        assert_eq!(flows.segment(0, true, 124, &b), Plan::Retransmission);
-        assert_eq!(flows.segment(0, true, 172, &pdu(24, 4)), Plan::Pdus(vec![(0, 24)]));
+        assert_eq!(flows.segment(0, true, 124, &b, None), Plan::Retransmission);
+        assert_eq!(flows.segment(0, true, 172, &pdu(24, 4), None), payload(&[(0, 24)]));
     }
 
     #[test]
     fn sequence_numbers_wrap() {
         let mut flows = Flows::default();
         let p = [pdu(24, 1), pdu(24, 2)].concat();
-        assert_eq!(flows.segment(0, true, u32::MAX - 10, &p), Plan::Pdus(vec![(0, 24), (24, 24)]));
-        assert_eq!(flows.segment(0, true, 37, &pdu(24, 3)), Plan::Pdus(vec![(0, 24)]));
-        assert_eq!(flows.segment(0, true, u32::MAX - 10, &p), Plan::Retransmission);
+        assert_eq!(flows.segment(0, true, u32::MAX - 10, &p, None), payload(&[(0, 24), (24, 24)]));
+        assert_eq!(flows.segment(0, true, 37, &pdu(24, 3), None), payload(&[(0, 24)]));
+        assert_eq!(flows.segment(0, true, u32::MAX - 10, &p, None), Plan::Retransmission);
+    }
+
+    #[test]
+    fn a_header_cut_by_the_segment_end_is_completed_by_the_next_segment() {
+        let mut flows = Flows::default();
+        let (a, b, c) = (pdu(24, 1), pdu(40, 2), pdu(24, 3));
+        // a, then the first 10 bytes of b's header.
+        let first = [&a[..], &b[..10]].concat();
+        assert_eq!(flows.segment(0, true, 1, &first, None), payload(&[(0, 24)]));
+        // The rest of b and all of c; Wireshark reassembles b and hands it over with this segment.
+        let second = [&b[10..], &c[..]].concat();
+        let plan = flows.segment(0, true, 35, &second, Some(&b));
+        assert_eq!(plan, Plan::Pdus(vec![(Source::Reassembled, 0, 40), (Source::Payload, 30, 24)]));
+    }
+
+    #[test]
+    fn pdus_wireshark_reassembled_together_are_fed_once() {
+        let mut flows = Flows::default();
+        let (a, b, c) = (pdu(24, 1), pdu(40, 2), pdu(24, 3));
+        let first = [&a[..], &b[..10]].concat();
+        assert_eq!(flows.segment(0, true, 1, &first, None), payload(&[(0, 24)]));
+        // Wireshark asked for one more segment and reassembled b and c together.
+        let second = [&b[10..], &c[..]].concat();
+        let both = [&b[..], &c[..]].concat();
+        let plan = flows.segment(0, true, 35, &second, Some(&both));
+        assert_eq!(plan, Plan::Pdus(vec![(Source::Reassembled, 0, 40), (Source::Reassembled, 40, 24)]));
+        assert_eq!(flows.segment(0, true, 89, &pdu(24, 4), None), payload(&[(0, 24)]));
+    }
+
+    #[test]
+    fn a_one_byte_segment_at_a_pdu_start_does_not_lose_the_stream() {
+        let mut flows = Flows::default();
+        let b = pdu(24, 2);
+        assert_eq!(flows.segment(0, true, 1, &pdu(24, 1), None), payload(&[(0, 24)]));
+        assert_eq!(flows.segment(0, true, 25, &b[..1], None), payload(&[]));
+        assert_eq!(flows.segment(0, true, 26, &b[1..], Some(&b)), Plan::Pdus(vec![(Source::Reassembled, 0, 24)]));
+        assert_eq!(flows.segment(0, true, 49, &pdu(24, 3), None), payload(&[(0, 24)]));
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::flow::{Flows, Plan};
+use crate::flow::{Flows, Plan, Source};
 use crate::proto::tcp::{self, Segment};
 use crate::track::{CloseKind, Endpoint, FrameCtx, FrameVerdict, Tracker};
 
@@ -99,23 +99,16 @@ impl Session {
         let payload =
             input.frame_bytes.get(seg.payload_offset..seg.payload_offset + seg.payload_len).unwrap_or_default();
         let forward = (input.src.addr, input.src.port) < (input.dst.addr, input.dst.port);
-        let pdus = match self.flows.segment(input.stream, forward, seg.seq, payload) {
+        let pdus = match self.flows.segment(input.stream, forward, seg.seq, payload, input.reassembled) {
             Plan::Retransmission => return,
             Plan::Pdus(pdus) => pdus,
         };
-        // A PDU completed by this segment precedes the ones that start in it.
-        if let Some(mut rest) = input.reassembled {
-            while let Ok((_, used)) = crate::proto::dcerpc::parse_pdu(rest) {
-                if used == 0 || used > rest.len() {
-                    break;
-                }
-                let (pdu, tail) = rest.split_at(used);
-                self.tracker.pdu(ctx, pdu, out);
-                rest = tail;
-            }
-        }
-        for (off, len) in pdus {
-            if let Some(pdu) = payload.get(off..off + len) {
+        for (source, off, len) in pdus {
+            let bytes = match source {
+                Source::Payload => payload,
+                Source::Reassembled => input.reassembled.unwrap_or_default(),
+            };
+            if let Some(pdu) = bytes.get(off..off + len) {
                 self.tracker.pdu(ctx, pdu, out);
             }
         }

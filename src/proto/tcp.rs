@@ -48,7 +48,9 @@ fn locate_v4(frame: &[u8], src: &[u8; 4], dst: &[u8; 4], sport: u16, dport: u16)
             return None;
         }
         let total = usize::from(be16(frame, ip + 2)?);
-        let ip_end = (ip + total).min(frame.len());
+        // Total length 0 (or too small) is a host capturing its own offloaded send (TSO): the
+        // payload runs to the end of the captured frame, as Wireshark assumes too.
+        let ip_end = if total < ihl + 20 { frame.len() } else { (ip + total).min(frame.len()) };
         tcp_at(frame, ip + ihl, ip_end, sport, dport)
     })
 }
@@ -56,16 +58,43 @@ fn locate_v4(frame: &[u8], src: &[u8; 4], dst: &[u8; 4], sport: u16, dport: u16)
 fn locate_v6(frame: &[u8], src: &[u8; 16], dst: &[u8; 16], sport: u16, dport: u16) -> Option<Segment> {
     let last = frame.len().checked_sub(60)?;
     (0..=last).find_map(|ip| {
-        if frame.get(ip)? >> 4 != 6 || frame.get(ip + 6) != Some(&6) {
+        if frame.get(ip)? >> 4 != 6 || !matches!(frame.get(ip + 6), Some(0 | 6 | 43 | 44 | 60)) {
             return None;
         }
         if frame.get(ip + 8..ip + 24)? != src || frame.get(ip + 24..ip + 40)? != dst {
             return None;
         }
         let payload = usize::from(be16(frame, ip + 4)?);
-        let ip_end = (ip + 40 + payload).min(frame.len());
-        tcp_at(frame, ip + 40, ip_end, sport, dport)
+        // Payload length 0 with data behind it: a jumbogram or an offloaded send; use the frame.
+        let ip_end = if payload == 0 { frame.len() } else { (ip + 40 + payload).min(frame.len()) };
+        tcp_after_v6_extensions(frame, ip, ip_end, sport, dport)
     })
+}
+
+/// Follows IPv6 extension headers (hop-by-hop, routing, destination options, first fragments)
+/// from the fixed header at `ip` to TCP.
+fn tcp_after_v6_extensions(frame: &[u8], ip: usize, end: usize, sport: u16, dport: u16) -> Option<Segment> {
+    let mut next = *frame.get(ip + 6)?;
+    let mut at = ip + 40;
+    for _ in 0..8 {
+        match next {
+            6 => return tcp_at(frame, at, end, sport, dport),
+            0 | 43 | 60 => {
+                next = *frame.get(at)?;
+                at += (usize::from(*frame.get(at + 1)?) + 1) * 8;
+            }
+            // Fragment header: only a first fragment (offset 0) starts with the TCP header.
+            44 => {
+                if be16(frame, at + 2)? & 0xfff8 != 0 {
+                    return None;
+                }
+                next = *frame.get(at)?;
+                at += 8;
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn tcp_at(frame: &[u8], at: usize, end: usize, sport: u16, dport: u16) -> Option<Segment> {
@@ -156,5 +185,29 @@ mod tests {
         for n in 0..frame.len() {
             let _ = locate(&frame[..n], C, S, 59916, 49157);
         }
+    }
+
+    #[test]
+    fn an_offloaded_send_with_total_length_zero_runs_to_the_frame_end() {
+        let mut frame = ipv4_frame(b"\x05\x00\x10", 0x18, 0);
+        frame[16] = 0;
+        frame[17] = 0;
+        let seg = locate(&frame, C, S, 59916, 49157).expect("found");
+        assert_eq!(seg.payload_len, 3);
+    }
+
+    #[test]
+    fn ipv6_with_a_destination_options_header() {
+        let s6: Ipv6Addr = "fd00::10".parse().unwrap();
+        let d6: Ipv6Addr = "fd00::20".parse().unwrap();
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 31, 60, 64]);
+        f.extend_from_slice(&s6.octets());
+        f.extend_from_slice(&d6.octets());
+        f.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]);
+        f.extend_from_slice(&tcp(1, 135, 9, 0x18));
+        f.extend_from_slice(b"xyz");
+        let seg = locate(&f, IpAddr::V6(s6), IpAddr::V6(d6), 1, 135).expect("found");
+        assert_eq!((seg.seq, seg.payload_len), (9, 3));
     }
 }
