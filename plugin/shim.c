@@ -16,16 +16,25 @@ uint32_t dcomauth_frame_num(const packet_info *pinfo) { return pinfo->num; }
 
 int64_t dcomauth_abs_time_ns(const packet_info *pinfo)
 {
-    return (int64_t)pinfo->abs_ts.secs * 1000000000 + (int64_t)pinfo->abs_ts.nsecs;
+    /* Saturate instead of overflowing (undefined in C) on absurd timestamps. */
+    int64_t secs = (int64_t)pinfo->abs_ts.secs;
+    if (secs > INT64_MAX / 1000000000 - 1)
+        return INT64_MAX;
+    if (secs < INT64_MIN / 1000000000 + 1)
+        return INT64_MIN;
+    return secs * 1000000000 + (int64_t)pinfo->abs_ts.nsecs;
 }
 
-int dcomauth_layers_has(const packet_info *pinfo, int proto_id)
+int dcomauth_layers_has_after(const packet_info *pinfo, int proto_id, int below)
 {
-    if (proto_id < 0 || pinfo->layers == NULL)
+    if (proto_id < 0 || below < 0 || pinfo->layers == NULL)
         return 0;
+    int previous = -1;
     for (wmem_list_frame_t *f = wmem_list_head(pinfo->layers); f != NULL; f = wmem_list_frame_next(f)) {
-        if (GPOINTER_TO_INT(wmem_list_frame_data(f)) == proto_id)
+        int id = GPOINTER_TO_INT(wmem_list_frame_data(f));
+        if (id == proto_id && previous == below)
             return 1;
+        previous = id;
     }
     return 0;
 }

@@ -13,8 +13,9 @@
 int dcomauth_visited(const packet_info *pinfo);
 uint32_t dcomauth_frame_num(const packet_info *pinfo);
 int64_t dcomauth_abs_time_ns(const packet_info *pinfo);
-/* Nonzero when a dissector of `proto_id` ran on this frame (walks pinfo->layers; allocates nothing). */
-int dcomauth_layers_has(const packet_info *pinfo, int proto_id);
+/* Nonzero when a dissector of `proto_id` ran right on top of one of `below` in this frame (walks
+ * pinfo->layers; allocates nothing). */
+int dcomauth_layers_has_after(const packet_info *pinfo, int proto_id, int below);
 
 /* TCP facts: 4 or 16 address bytes per side, ports; returns the address family (4/6) or 0 when the
  * frame's addresses are not an IP/TCP pair. */

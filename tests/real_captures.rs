@@ -152,7 +152,7 @@ fn the_gap_capture_gets_only_the_abort_after_fault_note() {
             harness::Entry {
                 frame: 13,
                 class: "Note/Sequence".to_owned(),
-                message: "Server closed the association (FIN) after a fault with no identity change: \
+                message: "Server closed the association (FIN) after a fault with no identity change seen: \
                           nca_s_fault_sec_pkg_error (0x00000721) in frame 12"
                     .to_owned(),
             },

@@ -41,8 +41,8 @@ pub unsafe extern "C" fn postdissector(
     if tvb.is_null() || pinfo.is_null() {
         return 0;
     }
-    let verdict = guard(None, || verdict_for(tvb, pinfo));
-    if let Some(verdict) = verdict {
+    guard((), || {
+        let Some(verdict) = verdict_for(tvb, pinfo) else { return };
         // SAFETY: pointers come straight from epan for this dissection.
         unsafe { render::frame(tvb, pinfo, tree, &verdict) };
         if let Some(stream) = verdict.stream.as_ref() {
@@ -50,7 +50,7 @@ pub unsafe extern "C" fn postdissector(
             // end of this frame's dissection.
             unsafe { ws::tap_queue_packet(tap_id(), pinfo, (stream as *const u32).cast()) };
         }
-    }
+    });
     0
 }
 
@@ -60,8 +60,9 @@ fn verdict_for(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info) -> Option<Ar
     if visited {
         return session().replay(frame);
     }
+    // DCE/RPC right on top of TCP (not inside SMB pipes or HTTP, whose TCP payload is no PDU).
     // SAFETY: as above.
-    let has_dcerpc = unsafe { shim::dcomauth_layers_has(pinfo, proto_dcerpc()) != 0 };
+    let has_dcerpc = unsafe { shim::dcomauth_layers_has_after(pinfo, proto_dcerpc(), proto_tcp()) != 0 };
     if !has_dcerpc && !session().tracks_anything() {
         return None;
     }

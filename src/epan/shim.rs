@@ -7,7 +7,7 @@ extern "C" {
     pub fn dcomauth_visited(pinfo: *const packet_info) -> c_int;
     pub fn dcomauth_frame_num(pinfo: *const packet_info) -> u32;
     pub fn dcomauth_abs_time_ns(pinfo: *const packet_info) -> i64;
-    pub fn dcomauth_layers_has(pinfo: *const packet_info, proto_id: c_int) -> c_int;
+    pub fn dcomauth_layers_has_after(pinfo: *const packet_info, proto_id: c_int, below: c_int) -> c_int;
     pub fn dcomauth_tcp_endpoints(
         pinfo: *const packet_info,
         src: *mut u8,

@@ -235,26 +235,27 @@ unsafe fn free_item(item: *mut ws::stat_tap_table_item_type) {
 }
 
 /// Empties the table before a retap, so a filtered retap lists only its own rows (no blank ones).
+/// The row arrays are parked, never freed: another open dialog of this table may still point into
+/// them until its own reset, and a handful of small leaked arrays per reset is the price.
 unsafe extern "C" fn table_reset(table: *mut ws::stat_tap_table) {
     guard((), || {
         rows().remove(&(table as usize));
-        // SAFETY: epan hands us one of our tables. Its rows were allocated by stat_tap_init_table_row
-        // with GLib, and every string cell holds a g_strdup of ours. Wireshark's dialog drops its
-        // items pointing into the rows right after this reset, before it draws again.
+        // SAFETY: epan hands us one of our tables; every string cell holds a g_strdup of ours.
         unsafe {
             if table.is_null() {
                 return;
             }
-            let t = &mut *table;
-            for row in 0..t.num_elements {
-                for col in 0..t.num_fields {
-                    free_item(ws::stat_tap_get_field_data(table, row, col));
+            for row in 0..(*table).num_elements {
+                for col in 0..(*table).num_fields {
+                    let item = ws::stat_tap_get_field_data(table, row, col);
+                    free_item(item);
+                    if !item.is_null() {
+                        (*item).type_ = ws::stat_tap_table_item_enum_TABLE_ITEM_NONE;
+                    }
                 }
-                ws::g_free((*t.elements.add(row as usize)).cast());
             }
-            ws::g_free(t.elements.cast());
-            t.elements = null_mut();
-            t.num_elements = 0;
+            // stat_tap_init_table_row allocates fresh rows from here on; the old ones stay valid.
+            (*table).num_elements = 0;
         }
     })
 }

@@ -172,6 +172,9 @@ pub(crate) struct Association {
     security: HashMap<u32, SecurityContext>,
     current_security: Option<u32>,
     last_change: Option<(u32, i64)>,
+    /// A successful response came after the most recent change: a later close is not its doing
+    /// unless a fault came last.
+    answered_since_change: bool,
     presentation: HashMap<u16, InterfaceView>,
     pending: VecDeque<Pending>,
     calls: HashMap<u32, Call>,
@@ -212,6 +215,7 @@ impl Association {
             security: HashMap::new(),
             current_security: None,
             last_change: None,
+            answered_since_change: false,
             presentation: HashMap::new(),
             pending: VecDeque::new(),
             calls: HashMap::new(),
@@ -351,6 +355,7 @@ impl Association {
                     self.server_auth(auth);
                 }
                 self.last_answer_fault = None;
+                self.answered_since_change = true;
                 self.answer_view(h.call_id, trailer_id, r.ctx_id)
             }
             Body::Fault(f) => {
@@ -548,6 +553,7 @@ impl Association {
         events.first_change = self.last_change.is_none();
         events.change_frame = Some(ctx.frame);
         self.last_change = Some((ctx.frame, ctx.time_ns));
+        self.answered_since_change = false;
         if self.summary.changes.len() < MAX_IDENTITIES {
             self.summary.changes.push(IdentityChangeSummary {
                 frame: ctx.frame,
@@ -846,7 +852,11 @@ impl Association {
             // The server answering the client's own close is no abort.
             return None;
         }
-        let finding = if let Some((change_frame, change_time)) = self.last_change {
+        // A change explains the close when the server's last answer was a fault or when nothing
+        // succeeded since the change; a close long after calls went fine again is not blamed on it.
+        let blamed_change =
+            self.last_change.filter(|_| self.last_answer_fault.is_some() || !self.answered_since_change);
+        let finding = if let Some((change_frame, change_time)) = blamed_change {
             Finding::AbortAfterChange {
                 kind,
                 since_change_ns: ctx.time_ns.saturating_sub(change_time),
@@ -854,7 +864,7 @@ impl Association {
                 last_fault_frame: self.last_fault_frame.filter(|f| *f >= change_frame),
             }
         } else if let Some((last_fault_frame, status)) = self.last_answer_fault {
-            Finding::AbortAfterFault { kind, last_fault_frame, status }
+            Finding::AbortAfterFault { kind, last_fault_frame, status, partial_baseline: self.summary.baseline_partial }
         } else {
             return None;
         };

@@ -47,8 +47,10 @@ pub enum CloseKind {
     Rst,
 }
 
-/// An NTLMSSP identity. Compared case-insensitively (domain and user); shown as `DOMAIN\user`
-/// (`\user` with an empty domain); an empty user is the anonymous logon.
+/// An NTLMSSP identity, shown as `DOMAIN\user` (`\user` with an empty domain); an empty user is
+/// the anonymous logon. Compared case-insensitively as the account it names: a UPN
+/// (`alice@dom.example` with an empty domain) and a DNS domain name (`dom.example\alice`) compare
+/// by their first domain label, so `DOM\alice` is the same account.
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub domain: String,
@@ -59,12 +61,21 @@ impl Identity {
     pub fn is_anonymous(&self) -> bool {
         self.user.is_empty()
     }
+
+    /// (NetBIOS-style domain, user), lowercase: the form two spellings of one account share.
+    fn account(&self) -> (String, String) {
+        let (domain, user) = match self.user.rsplit_once('@') {
+            Some((user, suffix)) if self.domain.is_empty() => (suffix, user),
+            _ => (self.domain.as_str(), self.user.as_str()),
+        };
+        let domain = domain.split('.').next().unwrap_or_default();
+        (domain.to_lowercase(), user.to_lowercase())
+    }
 }
 
 impl PartialEq for Identity {
     fn eq(&self, other: &Self) -> bool {
-        self.domain.to_lowercase() == other.domain.to_lowercase()
-            && self.user.to_lowercase() == other.user.to_lowercase()
+        self.account() == other.account()
     }
 }
 impl Eq for Identity {}
@@ -180,7 +191,13 @@ pub enum Finding {
     /// `dcomauth.abort_after_change`: the server closed the association after an identity change.
     AbortAfterChange { kind: CloseKind, since_change_ns: i64, change_frame: u32, last_fault_frame: Option<u32> },
     /// `dcomauth.abort_after_fault`: the server closed the association after a fault, no identity change.
-    AbortAfterFault { kind: CloseKind, last_fault_frame: u32, status: u32 },
+    AbortAfterFault {
+        kind: CloseKind,
+        last_fault_frame: u32,
+        status: u32,
+        /// The capture started mid-association: an earlier identity may have been missed.
+        partial_baseline: bool,
+    },
     /// `dcomauth.managed_object_qi`: RemQueryInterface for IManagedObject under a changed identity.
     ManagedObjectQi { identity: Identity },
 }
@@ -196,5 +213,30 @@ pub struct FrameVerdict {
 impl FrameVerdict {
     pub fn is_empty(&self) -> bool {
         self.pdus.is_empty() && self.findings.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::Identity;
+
+    fn id(domain: &str, user: &str) -> Identity {
+        Identity { domain: domain.into(), user: user.into() }
+    }
+
+    #[test]
+    fn spellings_of_one_account_are_the_same_identity() {
+        assert_eq!(id("DOM", "alice"), id("dom", "ALICE"));
+        assert_eq!(id("", "alice@dom.example"), id("DOM", "alice"));
+        assert_eq!(id("dom.example", "alice"), id("DOM", "Alice"));
+    }
+
+    #[test]
+    fn other_accounts_are_other_identities() {
+        assert_ne!(id("", "administrator"), id("REDMOND", "jiangyue"));
+        // A local account (empty domain) is not the domain account of the same name.
+        assert_ne!(id("", "administrator"), id("REDMOND", "administrator"));
+        assert_ne!(id("", "alice@other.example"), id("DOM", "alice"));
+        assert_ne!(id("", ""), id("", "administrator"));
     }
 }

@@ -161,9 +161,10 @@ impl Finding {
                     fmt_ms(*since_change_ns)
                 )
             }
-            Finding::AbortAfterFault { kind, last_fault_frame, status } => format!(
-                "Server closed the association ({kind}) after a fault with no identity change: {} in frame \
+            Finding::AbortAfterFault { kind, last_fault_frame, status, partial_baseline } => format!(
+                "Server closed the association ({kind}) after a fault with no identity change seen{}: {} in frame \
                  {last_fault_frame}",
+                if *partial_baseline { " (the capture starts mid-association)" } else { "" },
                 status_text(*status)
             ),
             Finding::ManagedObjectQi { identity } => format!(

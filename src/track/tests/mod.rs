@@ -354,7 +354,15 @@ fn fault_without_change_then_server_fin_is_abort_after_fault() {
     cap.c(request(o, WHOLE, 4, 0, 3, None, &[0; 8], Some(&verifier(10, 0))));
     assert!(cap.s(fault(o, 4, 0, 0x721)).findings.is_empty());
     let v = cap.close(true, CloseKind::Rst);
-    assert_eq!(v.findings, vec![Finding::AbortAfterFault { kind: CloseKind::Rst, last_fault_frame: 7, status: 0x721 }]);
+    assert_eq!(
+        v.findings,
+        vec![Finding::AbortAfterFault {
+            kind: CloseKind::Rst,
+            last_fault_frame: 7,
+            status: 0x721,
+            partial_baseline: false
+        }]
+    );
 }
 
 #[test]
@@ -367,6 +375,29 @@ fn fault_then_response_then_server_fin_is_quiet() {
     cap.c(request(o, WHOLE, 5, 0, 3, None, &[0; 8], Some(&verifier(10, 0))));
     cap.s(response(o, 5, 0, &[0; 8], Some(&verifier(10, 0))));
     assert!(cap.close(true, CloseKind::Fin).is_empty());
+}
+
+#[test]
+fn a_server_close_long_after_calls_succeeded_again_is_not_blamed_on_the_change() {
+    let mut cap = Cap::new(LE);
+    cap.baseline(3, ISYSTEMACTIVATOR);
+    cap.reauth(8, 79232, "REDMOND", "jiangyue");
+    let o = cap.o;
+    cap.c(request(o, WHOLE, 9, 0, 3, None, &[0; 8], Some(&verifier(10, 0))));
+    cap.s(response(o, 9, 0, &[0; 8], Some(&verifier(10, 0))));
+    assert!(cap.close(true, CloseKind::Fin).is_empty());
+}
+
+#[test]
+fn a_server_close_right_after_the_change_with_no_answer_is_an_abort() {
+    let mut cap = Cap::new(LE);
+    cap.baseline(3, ISYSTEMACTIVATOR);
+    cap.reauth(8, 79232, "REDMOND", "jiangyue");
+    let findings = cap.close(true, CloseKind::Rst);
+    assert!(matches!(
+        findings.findings.as_slice(),
+        [Finding::AbortAfterChange { kind: CloseKind::Rst, last_fault_frame: None, .. }]
+    ));
 }
 
 #[test]
@@ -834,8 +865,8 @@ fn messages_read_as_specified() {
          see RPC_S_CALL_FAILED (0x800706BE) or RPC_S_CALL_FAILED_DNE (0x800706BF)"
     );
     assert_eq!(
-        Finding::AbortAfterFault { kind: CloseKind::Fin, last_fault_frame: 12, status: 0x721 }.message(),
-        "Server closed the association (FIN) after a fault with no identity change: nca_s_fault_sec_pkg_error (0x00000721) \
+        Finding::AbortAfterFault { kind: CloseKind::Fin, last_fault_frame: 12, status: 0x721, partial_baseline: false }.message(),
+        "Server closed the association (FIN) after a fault with no identity change seen: nca_s_fault_sec_pkg_error (0x00000721) \
          in frame 12"
     );
 }
