@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source plugin/prereqs.sh
 
 cargo build --release --locked -p dcomauth
-so=target/release/libdcomauth.so
+so="${CARGO_TARGET_DIR:-target}/release/libdcomauth.so"
 
 if [ "$(id -u)" -eq 0 ]; then
   # Wireshark ignores personal plugin folders when run as root.
@@ -16,6 +16,10 @@ else
   dest="$(tshark -G folders | awk -F'\t' '/^Personal Plugins:/ {print $2}')/epan"
 fi
 mkdir -p "$dest"
+global="$(pkg-config --variable=plugindir wireshark)/epan/libdcomauth.so"
+if [ "$(id -u)" -ne 0 ] && [ -e "$global" ]; then
+  echo "dcomauth: note: $global exists too; Wireshark warns about a plugin found in two folders" >&2
+fi
 if cmp -s "$so" "$dest/libdcomauth.so"; then
   echo "dcomauth: $dest/libdcomauth.so is up to date"
 else
@@ -28,7 +32,7 @@ capture=tests/captures/seed-winpe.pcapng
 ts() { tshark "$@" 2> >(grep -v '^Running as user' >&2); }
 echo
 echo "== tshark -G plugins"
-ts -G plugins | grep dcomauth
+ts -G plugins | grep dcomauth || { echo "dcomauth: tshark does not list the plugin from $dest" >&2; exit 1; }
 echo
 echo "== Identity changes, faults and aborts in $capture"
 ts -r "$capture" -Y 'dcomauth.identity_change || dcomauth.fault_after_change || dcomauth.abort_after_change' \

@@ -7,15 +7,21 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 if ((${#missing[@]})); then
   echo "dcomauth: installing ${missing[*]}" >&2
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   # tshark asks whether non-root users may capture; the default answer is fine for us.
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Rust: the machine's toolchain (rustup) when there is one; otherwise rustup's installer.
+# Debian's own rustc is too old for this crate (rust-version in Cargo.toml).
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v cargo >/dev/null; then
-  [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+  echo "dcomauth: no cargo found; installing a Rust toolchain with rustup" >&2
+  command -v curl >/dev/null || $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl ca-certificates >/dev/null
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy >&2
+  export PATH="$HOME/.cargo/bin:$PATH"
 fi
-command -v cargo >/dev/null || { echo "dcomauth: a Rust toolchain (cargo) is required" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "dcomauth: a Rust toolchain (cargo >= 1.82) is required" >&2; exit 1; }

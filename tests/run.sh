@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source plugin/prereqs.sh
-rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy || true
+# fmt and clippy come with the toolchain; add them where rustup left them out.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi
 
 cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
