@@ -24,4 +24,4 @@ if ! command -v cargo >/dev/null; then
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy >&2
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
-command -v cargo >/dev/null || { echo "dcomauth: a Rust toolchain (cargo >= 1.82) is required" >&2; exit 1; }
+command -v cargo >/dev/null || { echo "dcomauth: a Rust toolchain (cargo >= 1.87) is required" >&2; exit 1; }
