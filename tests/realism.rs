@@ -65,6 +65,16 @@ fn a_pdu_split_over_segments_is_reported_on_the_segment_that_completes_it() {
 }
 
 #[test]
+fn a_pdu_header_cut_by_a_segment_end_loses_neither_it_nor_the_pdu_after_it() {
+    let cap = scenarios::split_header();
+    let path = check("split_header", &cap, association_1(&cap, ""), JIANGYUE);
+    // Wireshark's own reading: both requests end up in the second segment's frame.
+    let calls =
+        tshark().fields(&path, false, &format!("frame.number == {}", cap.frame("qi_managed")), &["dcerpc.cn_call_id"]);
+    assert_eq!(calls.concat(), "8|9");
+}
+
+#[test]
 fn several_pdus_in_one_segment_each_count() {
     let cap = scenarios::pdus_in_one_segment();
     check("pdus_in_one_segment", &cap, association_1(&cap, ""), JIANGYUE);

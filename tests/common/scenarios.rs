@@ -407,6 +407,36 @@ pub fn pdus_in_one_segment() -> Capture {
     cap
 }
 
+/// Association 1 on port 135 (where Wireshark reassembles DCE/RPC even when a segment cuts a PDU
+/// header) with the client's AUTH3 and both QIs sent back to back, the first segment ending 8 bytes
+/// into the IManagedObject QI's header: `change` holds the AUTH3 and the cut header, `qi_managed`
+/// (= `qi_pci`) the rest of that request and the whole IProvideClassInfo QI after it.
+///
+/// Expected findings: as association 1; the QI after the reassembled one is found too, so the
+/// access-denied fault still answers a call under the changed identity.
+pub fn split_header() -> Capture {
+    let mut cap = Capture::new();
+    let mut a = Assoc::connect(&mut cap, FlowSpec::v4(CLIENT_IP, 59916, SERVER_IP, 135), Drep::Little);
+    let steps = association_1(&mut a, Variant::Buggy);
+    for s in &steps[..7] {
+        play_step(&mut cap, a.flow, s, "");
+    }
+    let auth3 = step(&steps, "change").bytes();
+    let mut calls = step(&steps, "change").clone();
+    calls.pdus.extend(step(&steps, "qi_managed").pdus.clone());
+    calls.pdus.extend(step(&steps, "qi_pci").pdus.clone());
+    let first = cap.last_frame() + 1;
+    let last = cap.send_split(a.flow, Dir::Client, &calls.bytes(), &[auth3.len() + 8]);
+    cap.mark_frame("change", first);
+    cap.mark_frame("qi_managed", last);
+    cap.mark_frame("qi_pci", last);
+    play_step(&mut cap, a.flow, step(&steps, "fault_721"), "");
+    play_step(&mut cap, a.flow, step(&steps, "fault_5"), "");
+    let fin = cap.close_by(a.flow, Dir::Server);
+    cap.mark_frame("server_fin", fin);
+    cap
+}
+
 /// Association 1 where the changed AUTH3 and the IManagedObject QI share one TCP segment (Windows
 /// does this: AUTH3 has no answer). `change` = `qi_managed`.
 ///
