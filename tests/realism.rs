@@ -192,6 +192,13 @@ fn an_anonymous_logon_after_a_named_one_is_a_change() {
 }
 
 #[test]
+fn printf_directives_in_a_user_name_stay_text() {
+    let cap = scenarios::percent_in_user_name();
+    let path = check("percent_in_user_name", &cap, vec![(CHANGE, cap.frame("reauth"))], "EVIL\\%s%n%s");
+    assert_eq!(field(&path, cap.frame("qi_pci"), "dcomauth.identity"), "EVIL\\%s%n%s");
+}
+
+#[test]
 fn a_machine_account_is_an_identity_like_any_other() {
     let cap = scenarios::machine_account();
     let path = check("machine_account", &cap, vec![], "");

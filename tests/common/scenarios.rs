@@ -786,6 +786,20 @@ pub fn anonymous_logon() -> Capture {
     cap
 }
 
+/// A hostile user name: the second security context authenticates as `EVIL\%s%n%s` (printf
+/// directives must reach the user as text, never as a format). Steps as `steady_association`.
+///
+/// Expected findings: `IdentityChange` at `reauth` naming `EVIL\%s%n%s`; nothing else.
+pub fn percent_in_user_name() -> Capture {
+    let mut cap = Capture::new();
+    let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
+    let steps = steady_association(&mut a, &administrator(), &Credentials::new("EVIL", "%s%n%s"), 80001);
+    play(&mut cap, a.flow, &steps, "");
+    let fin = cap.close_by(a.flow, Dir::Client);
+    cap.mark_frame("client_fin", fin);
+    cap
+}
+
 /// A machine account: bind as `CORP\HOST$` (80001, `auth`), a second context as `corp\host$`
 /// (`reauth`); all calls succeed; the client closes (`client_fin`). Marks: `<step>` of
 /// `steady_association`.
