@@ -65,13 +65,17 @@ fn a_pdu_split_over_segments_is_reported_on_the_segment_that_completes_it() {
 }
 
 #[test]
-fn a_pdu_header_cut_by_a_segment_end_loses_neither_it_nor_the_pdu_after_it() {
+fn a_pdu_header_cut_by_a_segment_end_loses_neither_it_nor_the_pdus_after_it() {
     let cap = scenarios::split_header();
-    let path = check("split_header", &cap, association_1(&cap, ""), JIANGYUE);
-    // Wireshark's own reading: both requests end up in the second segment's frame.
+    let mut expected = association_1(&cap, "");
+    expected.push((FAULT, cap.frame("fault_iunknown")));
+    let path = check("split_header", &cap, expected, JIANGYUE);
+    // Wireshark's own reading: one request completes in each of the last two segments' frames,
+    // and the IUnknown QI follows in the last one.
     let calls =
-        tshark().fields(&path, false, &format!("frame.number == {}", cap.frame("qi_managed")), &["dcerpc.cn_call_id"]);
-    assert_eq!(calls.concat(), "8|9");
+        |m: &str| tshark().fields(&path, false, &format!("frame.number == {}", cap.frame(m)), &["dcerpc.cn_call_id"]);
+    assert_eq!(calls("qi_managed").concat(), "8");
+    assert_eq!(calls("qi_pci").concat(), "9|10");
 }
 
 #[test]

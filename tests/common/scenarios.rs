@@ -408,12 +408,13 @@ pub fn pdus_in_one_segment() -> Capture {
 }
 
 /// Association 1 on port 135 (where Wireshark reassembles DCE/RPC even when a segment cuts a PDU
-/// header) with the client's AUTH3 and both QIs sent back to back, the first segment ending 8 bytes
-/// into the IManagedObject QI's header: `change` holds the AUTH3 and the cut header, `qi_managed`
-/// (= `qi_pci`) the rest of that request and the whole IProvideClassInfo QI after it.
+/// header) with the client's AUTH3, both QIs and a third QI (IUnknown, call 10) sent back to back
+/// in three segments: `change` ends 8 bytes into the IManagedObject QI's header; `qi_managed`
+/// completes that QI and ends 20 bytes into the IProvideClassInfo QI; `qi_pci` (= `qi_iunknown`)
+/// completes it and carries the whole IUnknown QI after it. The server faults all three.
 ///
-/// Expected findings: as association 1; the QI after the reassembled one is found too, so the
-/// access-denied fault still answers a call under the changed identity.
+/// Expected findings: as association 1, plus `FaultAfterChange` (5) at `fault_iunknown`: the
+/// IUnknown QI sits behind two reassembled PDUs and must still be found.
 pub fn split_header() -> Capture {
     let mut cap = Capture::new();
     let mut a = Assoc::connect(&mut cap, FlowSpec::v4(CLIENT_IP, 59916, SERVER_IP, 135), Drep::Little);
@@ -421,17 +422,24 @@ pub fn split_header() -> Capture {
     for s in &steps[..7] {
         play_step(&mut cap, a.flow, s, "");
     }
+    let req = a.qi_stub(&[uuids::IUNKNOWN]);
+    let iunknown = a.request_pdu(10, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE));
     let auth3 = step(&steps, "change").bytes();
+    let qi_managed = step(&steps, "qi_managed").bytes();
     let mut calls = step(&steps, "change").clone();
     calls.pdus.extend(step(&steps, "qi_managed").pdus.clone());
     calls.pdus.extend(step(&steps, "qi_pci").pdus.clone());
+    calls.pdus.push(iunknown);
     let first = cap.last_frame() + 1;
-    let last = cap.send_split(a.flow, Dir::Client, &calls.bytes(), &[auth3.len() + 8]);
+    let last = cap.send_split(a.flow, Dir::Client, &calls.bytes(), &[auth3.len() + 8, qi_managed.len() - 8 + 20]);
     cap.mark_frame("change", first);
-    cap.mark_frame("qi_managed", last);
+    cap.mark_frame("qi_managed", first + 1);
     cap.mark_frame("qi_pci", last);
+    cap.mark_frame("qi_iunknown", last);
     play_step(&mut cap, a.flow, step(&steps, "fault_721"), "");
     play_step(&mut cap, a.flow, step(&steps, "fault_5"), "");
+    let fault = Step::server("fault_iunknown", a.fault_pdu(10, 1, status::ACCESS_DENIED));
+    play_step(&mut cap, a.flow, &fault, "");
     let fin = cap.close_by(a.flow, Dir::Server);
     cap.mark_frame("server_fin", fin);
     cap
