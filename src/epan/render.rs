@@ -8,6 +8,7 @@ use wireshark_sys as ws;
 use super::fields::{ei, ett, hf, proto, Ei, Ett, Hf};
 use super::shim;
 use crate::names;
+use crate::proto::dcerpc::PacketType;
 use crate::track::{AuthType, Finding, FrameVerdict, PduView, Rejection};
 
 /// Text for epan: interior NULs (hostile usernames) become U+FFFD instead of truncating.
@@ -121,10 +122,25 @@ fn headline(v: &FrameVerdict) -> String {
     s
 }
 
+/// The label of one PDU's subtree in a frame that carries several, in Wireshark's own words.
 fn pdu_label(p: &PduView) -> String {
+    let kind = match p.ptype {
+        PacketType::Request => "Request",
+        PacketType::Response => "Response",
+        PacketType::Fault => "Fault",
+        PacketType::Bind => "Bind",
+        PacketType::BindAck => "Bind_ack",
+        PacketType::BindNak => "Bind_nak",
+        PacketType::AlterContext => "Alter_context",
+        PacketType::AlterContextResp => "Alter_context_resp",
+        PacketType::Auth3 => "AUTH3",
+        PacketType::Shutdown => "Shutdown",
+        PacketType::CoCancel => "Co_cancel",
+        PacketType::Orphaned => "Orphaned",
+    };
     match &p.identity {
-        Some(id) => format!("{:?} call_id {} as {id}", p.ptype, p.call_id),
-        None => format!("{:?} call_id {}", p.ptype, p.call_id),
+        Some(id) => format!("{kind}: call_id {} as {id}", p.call_id),
+        None => format!("{kind}: call_id {}", p.call_id),
     }
 }
 
