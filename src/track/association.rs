@@ -82,9 +82,9 @@ fn classify(auth: &Auth<'_>) -> (Option<AuthType>, Token) {
             Ok(ntlmssp::Message::Negotiate { .. }) => (Some(ty), Token::Negotiate),
             Ok(ntlmssp::Message::Authenticate(a)) => {
                 let identity = if a.anonymous {
-                    Identity { domain: String::new(), user: String::new() }
+                    Identity { domain: "".into(), user: "".into() }
                 } else {
-                    Identity { domain: clip(a.domain), user: clip(a.user) }
+                    Identity { domain: clip(a.domain).into(), user: clip(a.user).into() }
                 };
                 (Some(ty), Token::Authenticate(identity))
             }

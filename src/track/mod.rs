@@ -4,6 +4,7 @@
 //! returned `FrameVerdict`; it never calls back into the tracker for a frame it has seen.
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::proto::dcerpc::{PacketType, Uuid};
 
@@ -51,10 +52,11 @@ pub enum CloseKind {
 /// the anonymous logon. Compared case-insensitively as the account it names: a UPN
 /// (`alice@dom.example` with an empty domain) and a DNS domain name (`dom.example\alice`) compare
 /// by their first domain label, so `DOM\alice` is the same account.
+/// The names are shared, not copied: every PDU view of an association carries them.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    pub domain: String,
-    pub user: String,
+    pub domain: Arc<str>,
+    pub user: Arc<str>,
 }
 
 impl Identity {
@@ -66,7 +68,7 @@ impl Identity {
     fn account(&self) -> (String, String) {
         let (domain, user) = match self.user.rsplit_once('@') {
             Some((user, suffix)) if self.domain.is_empty() => (suffix, user),
-            _ => (self.domain.as_str(), self.user.as_str()),
+            _ => (&*self.domain, &*self.user),
         };
         let domain = domain.split('.').next().unwrap_or_default();
         (domain.to_lowercase(), user.to_lowercase())
