@@ -15,6 +15,13 @@ fn main() {
         build.include(dir);
     }
     build.compile("dcomauth_shim");
+    // The same per-minor cfg wireshark-sys sets for itself, for code here that must differ by minor.
+    for m in [0, 2, 4, 6] {
+        println!("cargo::rustc-check-cfg=cfg(wireshark_4_{m})");
+    }
+    if major == 4 {
+        println!("cargo:rustc-cfg=wireshark_4_{minor}");
+    }
     // Integration tests lay the plugin out as <dir>/<major>.<minor>/epan/.
     println!("cargo:rustc-env=DCOMAUTH_WIRESHARK_VERSION={major}.{minor}");
     println!("cargo:rerun-if-changed=plugin/shim.c");
