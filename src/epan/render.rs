@@ -256,7 +256,7 @@ fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &
 fn status_items(t: &Tree, status: u32) {
     let name = names::status(status).map_or("unknown status", |s| s.name);
     append(generated(t.uint(Hf::Status, status)), &format!(" ({name})"));
-    generated(t.uint(Hf::Hresult, hresult_of(status)));
+    generated(t.uint(Hf::Hresult, names::hresult(status)));
 }
 
 fn auth_type_label(t: AuthType) -> String {
@@ -266,14 +266,5 @@ fn auth_type_label(t: AuthType) -> String {
         AuthType::Kerberos => "Kerberos".into(),
         AuthType::Netlogon => "Netlogon secure channel".into(),
         AuthType::Other(n) => format!("auth_type {n}"),
-    }
-}
-
-/// The HRESULT a COM client sees for a fault status.
-fn hresult_of(status: u32) -> u32 {
-    match names::status(status) {
-        Some(s) => s.hresult,
-        None if status < 0x1_0000 => 0x8007_0000 | status,
-        None => status,
     }
 }

@@ -28,6 +28,12 @@ pub fn status(code: u32) -> Option<Status> {
     status::status(code)
 }
 
+/// The HRESULT a COM caller sees for an RPC status: the table's mapping, else a Win32 code becomes
+/// a FACILITY_WIN32 HRESULT and anything else passes through.
+pub fn hresult(code: u32) -> u32 {
+    status(code).map_or_else(|| if code < 0x1_0000 { 0x8007_0000 | code } else { code }, |s| s.hresult)
+}
+
 /// bind_nak reject reason, e.g. 8 → "Authentication type not recognized".
 pub fn bind_nak_reason(reason: u16) -> &'static str {
     status::bind_nak_reason(reason)

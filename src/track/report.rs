@@ -29,11 +29,6 @@ fn named(name: &str, n: impl fmt::Display) -> String {
     }
 }
 
-/// The HRESULT a COM caller sees for an RPC status: Win32 codes become FACILITY_WIN32 HRESULTs.
-pub(crate) fn hresult(code: u32) -> u32 {
-    names::status(code).map_or_else(|| if code < 0x1_0000 { 0x8007_0000 | code } else { code }, |s| s.hresult)
-}
-
 /// `NAME (0x0000XXXX)`, or `unknown status (0x…)`.
 pub(crate) fn status_text(code: u32) -> String {
     match names::status(code) {
@@ -144,7 +139,7 @@ impl Finding {
                     .map(|t| format!(" to {t}"))
                     .unwrap_or_default();
                 let caller = match rejection {
-                    Rejection::Fault(code) => format!("; caller sees 0x{:08X}", hresult(*code)),
+                    Rejection::Fault(code) => format!("; caller sees 0x{:08X}", names::hresult(*code)),
                     _ => String::new(),
                 };
                 format!(
