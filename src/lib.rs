@@ -14,6 +14,7 @@ pub mod session;
 #[cfg(test)]
 mod testutil;
 pub mod track;
+pub mod uuid;
 
 include!(concat!(env!("OUT_DIR"), "/plugin_exports.rs"));
 

@@ -41,7 +41,7 @@ fn the_fields_and_expert_infos_users_type_are_registered() {
 
 #[test]
 fn display_filters_on_our_names_are_accepted() {
-    let capture = harness::shared_captures().join("zeek_dce_rpc_ntlm.pcapng");
+    let capture = harness::reference_captures().join("zeek_dce_rpc_ntlm.pcapng");
     for filter in ["dcomauth", "dcomauth.identity_change", "dcomauth.fault_after_change", "dcomauth.abort_after_change"]
     {
         let out = tshark().output(&["-r", &capture.to_string_lossy(), "-Y", filter]);

@@ -1,4 +1,4 @@
-//! Real captures from Zeek, Suricata, OTRF and Scapy (`shared/captures`): no false alarms, every
+//! Real captures from Zeek, Suricata, OTRF and Scapy (`tests/captures/reference`): no false alarms, every
 //! NTLM-authenticated association shows its identity, and the plugin's whole output per file is
 //! frozen in `tests/golden/` (reviewed once; rewrite with `DCOMAUTH_BLESS=1` after a reviewed change).
 mod harness;
@@ -7,13 +7,13 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use harness::{is_ours, shared_captures, tshark};
+use harness::{is_ours, reference_captures, tshark};
 
 const ALARMS: &str = "dcomauth.identity_change || dcomauth.fault_after_change || dcomauth.abort_after_change";
 
 fn captures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(shared_captures())
-        .expect("read shared captures")
+    let mut files: Vec<PathBuf> = fs::read_dir(reference_captures())
+        .expect("read reference captures")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap"))
         .collect();
@@ -88,7 +88,7 @@ fn no_reference_capture_raises_a_change_fault_or_abort_after_change() {
 
 /// (file, NTLM associations, identities) from ORIGINS.tsv; tshark spells an empty domain "NULL".
 fn origins() -> Vec<(String, usize, BTreeSet<String>)> {
-    let text = fs::read_to_string(shared_captures().join("ORIGINS.tsv")).expect("ORIGINS.tsv");
+    let text = fs::read_to_string(reference_captures().join("ORIGINS.tsv")).expect("ORIGINS.tsv");
     text.lines()
         .skip(1)
         .map(|l| {
@@ -105,7 +105,7 @@ fn origins() -> Vec<(String, usize, BTreeSet<String>)> {
 #[test]
 fn every_ntlm_authenticated_association_shows_its_identity() {
     for (file, associations, identities) in origins() {
-        let path = shared_captures().join(&file);
+        let path = reference_captures().join(&file);
         let p = path.to_string_lossy();
         let rows = tshark().run_truncated_ok(&[
             "-r",
@@ -144,7 +144,7 @@ fn every_ntlm_authenticated_association_shows_its_identity() {
 
 #[test]
 fn the_gap_capture_gets_only_the_abort_after_fault_note() {
-    let path = shared_captures().join("sv_dce-gap-handling.pcap");
+    let path = reference_captures().join("sv_dce-gap-handling.pcap");
     for two_pass in [false, true] {
         let entries = tshark().entries(&path, two_pass);
         let expected = vec![(

@@ -2,7 +2,7 @@
 //!
 //! Sources: Wireshark's packet-dcom-*.c / packet-dcerpc-*.c, MS-DCOM 1.9, MS-WMI 1.9, and the
 //! "Standards Assignments" section of each MS-* protocol named in the comments.
-use crate::proto::dcerpc::Uuid;
+use crate::uuid::Uuid;
 
 /// A UUID literal checked at compile time (a typo is a build error, never a runtime panic).
 macro_rules! uuid {

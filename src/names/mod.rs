@@ -1,7 +1,7 @@
 //! Tables users read instead of numbers: interface UUIDs, RPC/NCA status codes, HRESULTs.
 //!
 //! `interfaces` holds the UUID constants (also used by `proto::dcom`), `status` the code tables.
-use crate::proto::dcerpc::Uuid;
+use crate::uuid::Uuid;
 
 pub mod interfaces;
 mod status;

@@ -6,7 +6,8 @@ use crate::names::interfaces::{
     IID_IWBEMBACKUPRESTOREEX, IID_IWBEMCALLRESULT, IID_IWBEMFETCHSMARTENUM, IID_IWBEMLEVEL1LOGIN,
     IID_IWBEMLOGINCLIENTID, IID_IWBEMLOGINHELPER, IID_IWBEMOBJECTSINK, IID_IWBEMSERVICES, IID_IWBEMWCOSMARTENUM,
 };
-use crate::proto::dcerpc::{ByteOrder, Uuid};
+use crate::proto::dcerpc::{uuid_from_wire, ByteOrder};
+use crate::uuid::Uuid;
 
 /// More IIDs than any real QueryInterface batches; past this the rest are not reported.
 const MAX_IIDS: usize = 64;
@@ -57,7 +58,7 @@ impl<'a> Ndr<'a> {
     fn uuid(&mut self) -> Option<Uuid> {
         self.align(4)?;
         let order = self.order;
-        Uuid::from_wire(self.take(16)?, order)
+        uuid_from_wire(self.take(16)?, order)
     }
 }
 

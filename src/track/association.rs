@@ -10,8 +10,9 @@ use super::{
     SecurityView,
 };
 use crate::names::interfaces::{IID_IMANAGEDOBJECT, IID_IREMUNKNOWN, IID_IREMUNKNOWN2};
-use crate::proto::dcerpc::{Auth, Bind, BindAck, Body, ByteOrder, PacketType, Pdu, SyntaxId, Uuid};
+use crate::proto::dcerpc::{Auth, Bind, BindAck, Body, ByteOrder, PacketType, Pdu, SyntaxId};
 use crate::proto::{dcom, ntlmssp, spnego};
+use crate::uuid::Uuid;
 
 /// Calls remembered per association (the oldest are forgotten first).
 pub(crate) const MAX_CALLS: usize = 4096;

@@ -6,7 +6,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::proto::dcerpc::{PacketType, Uuid};
+use crate::proto::dcerpc::PacketType;
+use crate::uuid::Uuid;
 
 mod association;
 mod report;

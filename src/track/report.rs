@@ -3,8 +3,9 @@ use std::fmt;
 
 use super::{AuthType, CloseKind, Finding, InterfaceView, Rejection};
 use crate::names;
-use crate::proto::dcerpc::{SyntaxId, Uuid};
+use crate::proto::dcerpc::SyntaxId;
 use crate::proto::dcom;
+use crate::uuid::Uuid;
 
 /// Canonical lower-case text form of a UUID.
 pub(crate) fn fmt_uuid(u: &Uuid) -> String {

@@ -6,7 +6,8 @@ use super::report::{
     rejection_text, transfer_syntax_name,
 };
 use super::{CloseKind, Endpoint, Finding, Identity, PairHistory, Rejection};
-use crate::proto::dcerpc::{SyntaxId, Uuid};
+use crate::proto::dcerpc::SyntaxId;
+use crate::uuid::Uuid;
 
 /// Which end of an association sent something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

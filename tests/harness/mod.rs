@@ -126,19 +126,9 @@ impl Tshark {
     }
 }
 
-/// The shared reference captures (read-only, never copied into the repo): `DCOMAUTH_SHARED_CAPTURES`,
-/// else `../shared/captures` beside the checkout, else the workplace's `/work/shared/captures`.
-pub fn shared_captures() -> PathBuf {
-    let candidates = [
-        std::env::var_os("DCOMAUTH_SHARED_CAPTURES").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures")),
-        Some(PathBuf::from("/work/shared/captures")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("ORIGINS.tsv").exists())
-        .expect("shared reference captures not found; set DCOMAUTH_SHARED_CAPTURES")
+/// The reference captures vendored from public projects (origin and licence in `ORIGINS.tsv` there).
+pub fn reference_captures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/captures/reference")
 }
 
 /// Our expert entries, as tshark reports them: (frame, "Severity/Group", message).

@@ -1,5 +1,6 @@
 //! Builds DCE/RPC, NTLMSSP and SPNEGO bytes the way Windows puts them on the wire.
-use crate::proto::dcerpc::{ByteOrder, SyntaxId, Uuid};
+use crate::proto::dcerpc::{ByteOrder, SyntaxId};
+use crate::uuid::Uuid;
 
 pub const PFC_FIRST_FRAG: u8 = 0x01;
 pub const PFC_LAST_FRAG: u8 = 0x02;
