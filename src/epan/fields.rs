@@ -11,6 +11,7 @@ use ws::ftenum;
 pub enum Hf {
     Stream,
     Pdu,
+    Ptype,
     Identity,
     IdentityUnknown,
     IdentityChanged,
@@ -65,6 +66,7 @@ macro_rules! field {
 const FIELDS: [FieldSpec; HF_COUNT] = [
     field!(Stream, c"TCP stream", c"dcomauth.stream", FT_UINT32, DEC, c"tcp.stream of the association"),
     field!(Pdu, c"DCE/RPC PDU", c"dcomauth.pdu", FT_STRING, NONE, c"One DCE/RPC PDU of this frame"),
+    field!(Ptype, c"PDU type", c"dcomauth.ptype", FT_UINT8, DEC, c"DCE/RPC packet type of the PDU (as dcerpc.pkt_type)"),
     field!(Identity, c"Identity", c"dcomauth.identity", FT_STRING, NONE, c"NTLMSSP identity (DOMAIN\\user) this PDU runs under"),
     field!(IdentityUnknown, c"Identity not visible", c"dcomauth.identity.unknown", FT_STRING, NONE, c"Why this PDU shows no NTLMSSP identity"),
     field!(IdentityChanged, c"Identity differs from baseline", c"dcomauth.identity.changed", FT_BOOLEAN, NONE, c"The identity is not the association's first"),
@@ -94,17 +96,10 @@ const FIELDS: [FieldSpec; HF_COUNT] = [
     field!(SinceChangeMs, c"Time since change (ms)", c"dcomauth.since_change_ms", FT_DOUBLE, NONE, c"Milliseconds from the identity change to the close"),
 ];
 
-/// Expert infos; names users filter on are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ei {
-    IdentityChange,
-    FaultAfterChange,
-    AbortAfterChange,
-    AbortAfterFault,
-    ManagedObjectQi,
-}
+/// Expert infos: the tracker's `Expert` indexes them; names users filter on are stable.
+pub use crate::track::Expert as Ei;
 
-const EI_COUNT: usize = Ei::ManagedObjectQi as usize + 1;
+const EI_COUNT: usize = Ei::PairIdentityChange as usize + 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ett {
@@ -224,6 +219,20 @@ pub fn register() -> c_int {
                 ws::PI_SECURITY,
                 ws::PI_NOTE,
                 c"RemQueryInterface for IManagedObject under a changed identity",
+            ),
+            (
+                Ei::PossibleIdentityChange,
+                c"dcomauth.possible_identity_change",
+                ws::PI_SECURITY,
+                ws::PI_NOTE,
+                c"The identity may have changed; the wire cannot tell",
+            ),
+            (
+                Ei::PairIdentityChange,
+                c"dcomauth.pair_identity_change",
+                ws::PI_SECURITY,
+                ws::PI_NOTE,
+                c"Identity differs from the same client's earlier association with the server",
             ),
         ];
         let infos: Vec<ws::ei_register_info> = eis

@@ -5,11 +5,11 @@ use std::ptr::null_mut;
 
 use wireshark_sys as ws;
 
-use super::fields::{ei, ett, hf, proto, Ei, Ett, Hf};
+use super::fields::{ei, ett, hf, proto, Ett, Hf};
 use super::shim;
 use crate::names;
 use crate::proto::dcerpc::PacketType;
-use crate::track::{AuthType, Finding, FrameVerdict, PduView, Rejection};
+use crate::track::{AuthType, Doubt, Finding, FrameVerdict, PduView, Rejection};
 
 /// Text for epan: interior NULs (hostile usernames) become U+FFFD instead of truncating.
 fn c(text: &str) -> CString {
@@ -113,7 +113,7 @@ fn headline(v: &FrameVerdict) -> String {
         Some(id) => format!(", {id}"),
         None => String::new(),
     };
-    if p.changed {
+    if p.changed() {
         s.push_str(" [changed]");
     }
     if let Some(name) = p.interface.and_then(|i| names::interface_name(&i.uuid)) {
@@ -148,10 +148,10 @@ fn pdu(t: &Tree, p: &PduView, frame: u32) {
     match &p.identity {
         Some(id) => {
             let item = generated(t.text(Hf::Identity, &id.to_string()));
-            if p.changed {
+            if p.changed() {
                 append(item, " [changed]");
             }
-            hidden(t.boolean(Hf::IdentityChanged, p.changed));
+            hidden(t.boolean(Hf::IdentityChanged, p.changed()));
         }
         None => {
             let why = match p.security.as_ref().map(|s| s.auth_type) {
@@ -167,11 +167,13 @@ fn pdu(t: &Tree, p: &PduView, frame: u32) {
         let label = format!(
             "auth_context_id {}, {}, {}",
             sec.auth_context_id,
-            auth_type_label(sec.auth_type),
-            names::auth_level_name(sec.auth_level)
+            sec.auth_type,
+            names::auth_level_name(sec.auth_level).unwrap_or("unknown level")
         );
         generated(t.text(Hf::Security, &label));
         hidden(t.uint(Hf::AuthContextId, sec.auth_context_id));
+        hidden(t.text(Hf::AuthType, &sec.auth_type.to_string()));
+        hidden(t.text(Hf::AuthLevel, names::auth_level_name(sec.auth_level).unwrap_or("unknown level")));
         // A link to the frame itself would lead nowhere.
         if let Some(established) = sec.established_frame.filter(|f| *f != frame) {
             generated(t.uint(Hf::IdentityFrame, established));
@@ -196,6 +198,7 @@ fn pdu(t: &Tree, p: &PduView, frame: u32) {
         hidden(t.uint(Hf::CtxId, u32::from(iface.ctx_id)));
     }
     generated(t.uint(Hf::CallId, p.call_id));
+    hidden(t.uint(Hf::Ptype, u32::from(p.ptype.to_u8())));
     if let Some(op) = p.opnum {
         generated(t.uint(Hf::Opnum, u32::from(op)));
     }
@@ -222,15 +225,13 @@ fn pdu(t: &Tree, p: &PduView, frame: u32) {
 }
 
 fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &Finding) {
-    let kind = match f {
-        Finding::IdentityChange { .. } => Ei::IdentityChange,
+    match f {
         Finding::FaultAfterChange { rejection, call_frame, .. } => {
             if let Rejection::Fault(status) = rejection {
                 status_items(t, *status);
             }
             // The change itself is linked from the PDU's "Identity established in".
             generated(t.uint(Hf::CallFrame, *call_frame));
-            Ei::FaultAfterChange
         }
         Finding::AbortAfterChange { since_change_ns, change_frame, last_fault_frame, .. } => {
             generated(t.uint(Hf::ChangeFrame, *change_frame));
@@ -238,18 +239,27 @@ fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &
                 generated(t.uint(Hf::FaultFrame, *frame));
             }
             generated(t.double(Hf::SinceChangeMs, *since_change_ns as f64 / 1e6));
-            Ei::AbortAfterChange
         }
         Finding::AbortAfterFault { last_fault_frame, status, .. } => {
             generated(t.uint(Hf::FaultFrame, *last_fault_frame));
             status_items(t, *status);
-            Ei::AbortAfterFault
         }
-        Finding::ManagedObjectQi { .. } => Ei::ManagedObjectQi,
-    };
+        Finding::PossibleIdentityChange { doubt, .. } => {
+            let earlier = match doubt {
+                Doubt::CaptureStartedLate { earlier_frame, .. } => *earlier_frame,
+                Doubt::NotVisible { baseline_frame, .. } | Doubt::Spelling { baseline_frame, .. } => *baseline_frame,
+                Doubt::AfterHidden { hidden_frame, .. } => *hidden_frame,
+            };
+            generated(t.uint(Hf::ChangeFrame, earlier));
+        }
+        Finding::PairIdentityChange { earlier_frame, .. } => {
+            generated(t.uint(Hf::ChangeFrame, *earlier_frame));
+        }
+        Finding::IdentityChange { .. } | Finding::ManagedObjectQi { .. } => {}
+    }
     let text = c(&f.message());
     // SAFETY: `pinfo`/`top` are this dissection's; the message goes through "%s" in the shim.
-    unsafe { shim::dcomauth_expert(pinfo, top, ei(kind), text.as_ptr()) };
+    unsafe { shim::dcomauth_expert(pinfo, top, ei(f.expert()), text.as_ptr()) };
 }
 
 /// The fault status and the HRESULT the caller gets, each with its name.
@@ -257,14 +267,4 @@ fn status_items(t: &Tree, status: u32) {
     let name = names::status(status).map_or("unknown status", |s| s.name);
     append(generated(t.uint(Hf::Status, status)), &format!(" ({name})"));
     generated(t.uint(Hf::Hresult, names::hresult(status)));
-}
-
-fn auth_type_label(t: AuthType) -> String {
-    match t {
-        AuthType::Ntlmssp => "NTLMSSP".into(),
-        AuthType::SpnegoNtlmssp => "SPNEGO (NTLMSSP)".into(),
-        AuthType::Kerberos => "Kerberos".into(),
-        AuthType::Netlogon => "Netlogon secure channel".into(),
-        AuthType::Other(n) => format!("auth_type {n}"),
-    }
 }

@@ -53,7 +53,7 @@ pub const IID_IWBEMOBJECTSINK: Uuid = uuid!("7c857801-7381-11cf-884d-00aa004b2e2
 pub const NDR: Uuid = uuid!("8a885d04-1ceb-11c9-9fe8-08002b104860");
 pub const NDR64: Uuid = uuid!("71710533-beba-4937-8319-b5dbef9ccc36");
 /// Bind time feature negotiation: only the first 8 bytes are fixed, the rest is the bitmask.
-const BTFN_PREFIX: [u8; 8] = [0x6c, 0xb7, 0x1c, 0x2c, 0x98, 0x12, 0x45, 0x40];
+pub const BIND_TIME_FEATURE_PREFIX: [u8; 8] = [0x6c, 0xb7, 0x1c, 0x2c, 0x98, 0x12, 0x45, 0x40];
 
 static INTERFACES: &[(Uuid, &str)] = &[
     (IID_IUNKNOWN, "IUnknown"),
@@ -133,7 +133,7 @@ pub fn transfer_syntax_name(uuid: &Uuid) -> Option<&'static str> {
         Some("NDR")
     } else if *uuid == NDR64 {
         Some("NDR64")
-    } else if uuid.0.starts_with(&BTFN_PREFIX) {
+    } else if uuid.0.starts_with(&BIND_TIME_FEATURE_PREFIX) {
         Some("Bind Time Feature Negotiation")
     } else {
         None

@@ -35,26 +35,26 @@ pub fn hresult(code: u32) -> u32 {
 }
 
 /// bind_nak reject reason, e.g. 8 → "Authentication type not recognized".
-pub fn bind_nak_reason(reason: u16) -> &'static str {
+pub fn bind_nak_reason(reason: u16) -> Option<&'static str> {
     status::bind_nak_reason(reason)
 }
 
 /// bind_ack/alter_context_resp result: acceptance, user/provider rejection, negotiate ACK.
-pub fn context_result(result: u16) -> &'static str {
+pub fn context_result(result: u16) -> Option<&'static str> {
     status::context_result(result)
 }
 
 /// Why a provider rejected a presentation context (meaningful when the result is 1 or 2).
-pub fn provider_reason(reason: u16) -> &'static str {
+pub fn provider_reason(reason: u16) -> Option<&'static str> {
     status::provider_reason(reason)
 }
 
 /// sec_trailer auth_level, e.g. 6 → "Packet privacy".
-pub fn auth_level_name(level: u8) -> &'static str {
+pub fn auth_level_name(level: u8) -> Option<&'static str> {
     status::auth_level_name(level)
 }
 
 /// sec_trailer auth_type, e.g. 9 → "SPNEGO", 10 → "NTLMSSP".
-pub fn auth_type_name(auth_type: u8) -> &'static str {
+pub fn auth_type_name(auth_type: u8) -> Option<&'static str> {
     status::auth_type_name(auth_type)
 }

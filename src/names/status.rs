@@ -189,8 +189,8 @@ pub(super) fn status(code: u32) -> Option<Status> {
 }
 
 /// bind_nak reject reasons (C706 12.6.4.7 plus MS-RPCE 2.2.2.5).
-pub(super) fn bind_nak_reason(reason: u16) -> &'static str {
-    match reason {
+pub(super) fn bind_nak_reason(reason: u16) -> Option<&'static str> {
+    Some(match reason {
         0 => "Reason not specified",
         1 => "Temporary congestion",
         2 => "Local limit exceeded",
@@ -201,35 +201,35 @@ pub(super) fn bind_nak_reason(reason: u16) -> &'static str {
         7 => "No PSAP available",
         8 => "Authentication type not recognized",
         9 => "Invalid checksum",
-        _ => "Unknown reason",
-    }
+        _ => return None,
+    })
 }
 
 /// p_cont_def_result_t (C706 12.6.3.1; 3 is MS-RPCE 2.2.2.4's negotiate_ack).
-pub(super) fn context_result(result: u16) -> &'static str {
-    match result {
+pub(super) fn context_result(result: u16) -> Option<&'static str> {
+    Some(match result {
         0 => "Acceptance",
         1 => "User rejection",
         2 => "Provider rejection",
         3 => "Negotiate ACK",
-        _ => "Unknown result",
-    }
+        _ => return None,
+    })
 }
 
 /// p_provider_reason_t (C706 12.6.3.1).
-pub(super) fn provider_reason(reason: u16) -> &'static str {
-    match reason {
+pub(super) fn provider_reason(reason: u16) -> Option<&'static str> {
+    Some(match reason {
         0 => "Reason not specified",
         1 => "Abstract syntax not supported",
         2 => "Proposed transfer syntaxes not supported",
         3 => "Local limit exceeded",
-        _ => "Unknown reason",
-    }
+        _ => return None,
+    })
 }
 
 /// sec_trailer auth_level (MS-RPCE 2.2.1.1.8; 0 is RPC_C_AUTHN_LEVEL_DEFAULT).
-pub(super) fn auth_level_name(level: u8) -> &'static str {
-    match level {
+pub(super) fn auth_level_name(level: u8) -> Option<&'static str> {
+    Some(match level {
         0 => "Default",
         1 => "None",
         2 => "Connect",
@@ -237,13 +237,13 @@ pub(super) fn auth_level_name(level: u8) -> &'static str {
         4 => "Packet",
         5 => "Packet integrity",
         6 => "Packet privacy",
-        _ => "Unknown level",
-    }
+        _ => return None,
+    })
 }
 
 /// sec_trailer auth_type (MS-RPCE 2.2.1.1.7).
-pub(super) fn auth_type_name(auth_type: u8) -> &'static str {
-    match auth_type {
+pub(super) fn auth_type_name(auth_type: u8) -> Option<&'static str> {
+    Some(match auth_type {
         0 => "None",
         1 => "Kerberos 5 (DCE private)",
         2 => "DCE public",
@@ -257,8 +257,8 @@ pub(super) fn auth_type_name(auth_type: u8) -> &'static str {
         68 => "NETLOGON secure channel",
         100 => "MSMQ",
         0xff => "Default",
-        _ => "Unknown",
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -311,12 +311,12 @@ mod tests {
 
     #[test]
     fn small_tables() {
-        assert_eq!(bind_nak_reason(8), "Authentication type not recognized");
-        assert_eq!(context_result(2), "Provider rejection");
-        assert_eq!(provider_reason(2), "Proposed transfer syntaxes not supported");
-        assert_eq!(auth_level_name(6), "Packet privacy");
-        assert_eq!(auth_type_name(9), "SPNEGO");
-        assert_eq!(auth_type_name(10), "NTLMSSP");
-        assert_eq!(auth_type_name(200), "Unknown");
+        assert_eq!(bind_nak_reason(8), Some("Authentication type not recognized"));
+        assert_eq!(context_result(2), Some("Provider rejection"));
+        assert_eq!(provider_reason(2), Some("Proposed transfer syntaxes not supported"));
+        assert_eq!(auth_level_name(6), Some("Packet privacy"));
+        assert_eq!(auth_type_name(9), Some("SPNEGO"));
+        assert_eq!(auth_type_name(10), Some("NTLMSSP"));
+        assert_eq!(auth_type_name(200), None);
     }
 }

@@ -7,6 +7,7 @@ use nom::number::complete::{u16 as nom_u16, u32 as nom_u32, u8 as nom_u8};
 use nom::number::Endianness;
 use nom::IResult;
 
+use crate::names::interfaces::BIND_TIME_FEATURE_PREFIX;
 use crate::uuid::Uuid;
 
 /// Byte order of the header's integers and of the body's, from `packed_drep[0]` bit 4.
@@ -85,6 +86,25 @@ impl PacketType {
         }
     }
 }
+
+impl SyntaxId {
+    /// MS-RPCE 3.3.1.5.3: a transfer syntax whose UUID starts 6CB71C2C-9812-4540, version 1.0, offers
+    /// bind time features; the next octet starts the BindTimeFeatureNegotiationBitmask (2.2.2.14).
+    pub fn bind_time_features(&self) -> Option<u8> {
+        let (prefix, bitmask) = self.uuid.0.split_at(8);
+        if prefix != BIND_TIME_FEATURE_PREFIX || self.version != 1 || self.version_minor != 0 {
+            return None;
+        }
+        bitmask.first().copied()
+    }
+}
+
+/// BindTimeFeatureNegotiationBitmask bit: security context multiplexing (MS-RPCE 2.2.2.14).
+pub const FEATURE_SECURITY_CONTEXT_MULTIPLEXING: u8 = 0x01;
+
+/// p_cont_def_result_t values (C706 12.6.3.1).
+pub const RESULT_ACCEPTANCE: u16 = 0;
+pub const RESULT_NEGOTIATE_ACK: u16 = 3;
 
 /// pfc_flags bits (C706 12.6.3.1, MS-RPCE 2.2.2.3).
 pub const PFC_FIRST_FRAG: u8 = 0x01;

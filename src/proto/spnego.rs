@@ -9,6 +9,8 @@ pub enum Inner<'a> {
     Ntlmssp(&'a [u8]),
     /// Kerberos (the mech OID or an AP-REQ/AP-REP token): identity not visible on the wire.
     Kerberos,
+    /// A negTokenResp whose supportedMech selects NTLMSSP, without an NTLMSSP token in it.
+    NtlmsspSelected,
     /// A valid SPNEGO token with no mechToken/responseToken (e.g. a bare negState), or one whose
     /// token belongs to a mechanism the plugin does not read (e.g. NegoEx).
     Empty,
@@ -22,10 +24,12 @@ pub enum Error {
     BadLength,
 }
 
-const NTLMSSP_SIGNATURE: &[u8] = b"NTLMSSP\0";
+use crate::proto::ntlmssp::SIGNATURE as NTLMSSP_SIGNATURE;
 
 /// OID contents (without tag and length).
 const OID_SPNEGO: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
+/// 1.3.6.1.4.1.311.2.2.10: NTLMSSP.
+const OID_NTLMSSP: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a];
 /// 1.2.840.113554.1.2.2, 1.2.840.48018.1.2.2 (MS KRB5) and 1.2.840.113554.1.2.2.3 (user-to-user).
 const OID_KERBEROS: &[&[u8]] = &[
     &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02],
@@ -224,7 +228,11 @@ fn neg_token_resp(fields: &[u8], depth: usize) -> Result<Inner<'_>, Error> {
         Some(v) => Some(expect(v, TAG_OID)?.value),
         None => None,
     };
-    Ok(if supported.is_some_and(is_kerberos_oid) { Inner::Kerberos } else { Inner::Empty })
+    Ok(match supported {
+        Some(oid) if is_kerberos_oid(oid) => Inner::Kerberos,
+        Some(oid) if oid == OID_NTLMSSP => Inner::NtlmsspSelected,
+        _ => Inner::Empty,
+    })
 }
 
 #[cfg(test)]
@@ -241,7 +249,6 @@ mod tests {
         der(TAG_OID, contents)
     }
 
-    const OID_NTLMSSP: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a];
     const NTLM_NEGOTIATE: &[u8] = b"NTLMSSP\0\x01\0\0\0\x07\x82\x08\xa2";
 
     fn init(mechs: &[&[u8]], token: Option<&[u8]>) -> Vec<u8> {
@@ -312,9 +319,9 @@ mod tests {
     }
 
     #[test]
-    fn no_token_is_empty() {
+    fn no_token_is_empty_unless_the_answer_selects_ntlmssp() {
         assert_eq!(inner_token(&resp(Some(0), None, None)), Ok(Inner::Empty));
-        assert_eq!(inner_token(&resp(Some(3), Some(OID_NTLMSSP), None)), Ok(Inner::Empty));
+        assert_eq!(inner_token(&resp(Some(3), Some(OID_NTLMSSP), None)), Ok(Inner::NtlmsspSelected));
         assert_eq!(inner_token(&init(&[OID_NTLMSSP], None)), Ok(Inner::Empty));
         assert_eq!(inner_token(&init(&[], None)), Ok(Inner::Empty));
     }
@@ -377,7 +384,7 @@ mod tests {
     #[test]
     fn real_tokens() {
         assert_eq!(inner_token(&hex(ZEEK_KRB_INIT)), Ok(Inner::Kerberos));
-        assert_eq!(inner_token(&hex(ZEEK_RESP_NO_TOKEN)), Ok(Inner::Empty));
+        assert_eq!(inner_token(&hex(ZEEK_RESP_NO_TOKEN)), Ok(Inner::NtlmsspSelected));
         let t = hex(ZEEK_RESP_NEGOTIATE);
         match inner_token(&t) {
             Ok(Inner::Ntlmssp(m)) => assert_eq!(m.len(), 60),

@@ -1,11 +1,13 @@
 //! Per-association statistics for the tap, and the plain-text report a user pastes into a bug.
 use std::fmt::Write as _;
 
-use super::report::{
-    auth_level_name, auth_type_name, call_target, context_reason_name, context_result_name, interface_label,
-    rejection_text, transfer_syntax_name,
+use super::expert_text::{
+    auth_level_name, call_target, context_reason_name, context_result_name, interface_label, rejection_text,
+    transfer_syntax_name,
 };
-use super::{CloseKind, Endpoint, Finding, Identity, PairHistory, Rejection};
+use std::sync::Arc;
+
+use super::{ChangeKind, CloseKind, Endpoint, Finding, FrameCtx, Identity, PairHistory, Rejection};
 use crate::proto::dcerpc::SyntaxId;
 use crate::uuid::Uuid;
 
@@ -63,8 +65,8 @@ pub struct IdentitySummary {
     /// None for Kerberos (the identity is not visible on the wire).
     pub identity: Option<Identity>,
     pub frame: u32,
-    /// True when this identity differs from the baseline.
-    pub changed: bool,
+    /// How this identity departs from the baseline, when it does.
+    pub change: Option<ChangeKind>,
 }
 
 /// An identity change: an AUTHENTICATE whose identity differs from the baseline.
@@ -93,7 +95,7 @@ pub struct FaultSummary {
     pub interface: Option<super::InterfaceView>,
     pub opnum: Option<u16>,
     /// IIDs a RemQueryInterface asked for.
-    pub requested_iids: Vec<Uuid>,
+    pub requested_iids: Arc<[Uuid]>,
     /// Frame of the request (or bind/alter_context) it answers, when known.
     pub call_frame: Option<u32>,
 }
@@ -130,6 +132,32 @@ pub struct AssociationSummary {
 }
 
 impl AssociationSummary {
+    /// A new association first seen in `ctx`; `partial` when the capture missed its first bind.
+    pub(crate) fn new(ctx: &FrameCtx, client: Endpoint, server: Endpoint, partial: bool, history: PairHistory) -> Self {
+        AssociationSummary {
+            stream: ctx.stream,
+            client,
+            server,
+            first_frame: ctx.frame,
+            last_frame: ctx.frame,
+            baseline_partial: partial,
+            baseline: None,
+            baseline_frame: None,
+            multiplexing: false,
+            history,
+            interfaces: Vec::new(),
+            identities: Vec::new(),
+            identities_dropped: 0,
+            changes: Vec::new(),
+            changes_dropped: 0,
+            faults: Vec::new(),
+            faults_dropped: 0,
+            client_close: None,
+            server_close: None,
+            abort: None,
+        }
+    }
+
     /// The close that ended the association (the earlier of the two sides); None: still open.
     pub fn ended(&self) -> Option<&CloseSummary> {
         match (&self.client_close, &self.server_close) {
@@ -181,6 +209,16 @@ fn table(out: &mut String, indent: &str, rows: &[Vec<String>]) {
         }
         out.push_str(line.trim_end());
         out.push('\n');
+    }
+}
+
+/// How an establishment is marked in the report.
+fn change_mark(change: Option<ChangeKind>) -> &'static str {
+    match change {
+        None => "",
+        Some(ChangeKind::Changed) => "[changed]",
+        Some(ChangeKind::Possible) => "[possible change]",
+        Some(ChangeKind::Pair) => "[new on this host pair]",
     }
 }
 
@@ -279,10 +317,10 @@ impl AssociationSummary {
                     vec![
                         format!("frame {}", i.frame),
                         format!("auth ctx {}", i.auth_context_id),
-                        auth_type_name(i.auth_type),
+                        i.auth_type.to_string(),
                         auth_level_name(i.auth_level),
                         i.identity.as_ref().map_or_else(|| "(not visible)".into(), Identity::to_string),
-                        if i.changed { "[changed]".into() } else { String::new() },
+                        change_mark(i.change).into(),
                     ]
                 })
                 .collect();
@@ -365,7 +403,7 @@ impl AssociationSummary {
     pub fn table_row(&self) -> TableRow {
         let mut interfaces: Vec<String> = Vec::new();
         for i in &self.interfaces {
-            let name = super::report::interface_label(&i.uuid);
+            let name = super::expert_text::interface_label(&i.uuid);
             if i.state == BindState::Accepted && !interfaces.contains(&name) {
                 interfaces.push(name);
             }
@@ -374,7 +412,7 @@ impl AssociationSummary {
         for i in &self.identities {
             let text = match &i.identity {
                 Some(id) => format!("{id} (frame {})", i.frame),
-                None => format!("{} (frame {})", auth_type_name(i.auth_type), i.frame),
+                None => format!("{} (frame {})", i.auth_type, i.frame),
             };
             identities.push(text);
         }

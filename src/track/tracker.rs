@@ -1,51 +1,34 @@
 //! The tracker: associations by TCP stream, and the history of each client/server host pair.
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::net::IpAddr;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::association::{Association, PairEvents};
+use super::association::{Association, PairEvents, Step};
+use super::pairs::{PairKey, Pairs};
 use super::summary::AssociationSummary;
-use super::{CloseKind, FrameCtx, FrameVerdict, PairHistory};
+use super::{CloseKind, Config, FrameCtx, FrameVerdict};
 use crate::proto::dcerpc;
-
-/// Associations kept (for the summary and history); the oldest closed one goes first.
-const MAX_ASSOCIATIONS: usize = 65536;
-/// Host pairs whose history is kept; the oldest-created pair goes first.
-const MAX_PAIRS: usize = 65536;
-
-type PairKey = (IpAddr, IpAddr);
-
-#[derive(Default)]
-struct Pair {
-    created: u64,
-    count: u32,
-    with_change: u32,
-    with_abort: u32,
-    /// (association sequence, frame) of the latest change or abort of the most recent association.
-    last_change: Option<(u64, u32)>,
-}
-
-impl Pair {
-    fn note_change(&mut self, seq: u64, frame: u32) {
-        if self.last_change.is_none_or(|(s, _)| seq >= s) {
-            self.last_change = Some((seq, frame));
-        }
-    }
-}
 
 /// Turns DCE/RPC PDUs and TCP closes, fed in capture order, into per-frame verdicts.
 #[derive(Default)]
 pub struct Tracker {
+    cfg: Config,
     associations: BTreeMap<u64, Association>,
     by_stream: HashMap<u32, u64>,
     closed: BTreeSet<u64>,
-    pairs: HashMap<PairKey, Pair>,
-    pair_order: VecDeque<(PairKey, u64)>,
+    pairs: Pairs,
     next_seq: u64,
 }
 
 impl Tracker {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn with_config(cfg: Config) -> Self {
+        Tracker { cfg, ..Self::default() }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
     }
 
     /// Does this TCP stream carry an association? Never allocates.
@@ -66,10 +49,17 @@ impl Tracker {
             None => self.start(ctx, pdu.header.ptype),
         };
         let Some(assoc) = self.associations.get_mut(&seq) else { return };
-        let mut events = PairEvents::default();
+        let key = pair_key(assoc);
         let before = out.findings.len();
-        let view = assoc.pdu(ctx, &pdu, &mut out.findings, &mut events);
-        let key = (assoc.client_addr().addr, assoc.server_addr().addr);
+        let mut step = Step {
+            ctx,
+            cfg: &self.cfg,
+            findings: &mut out.findings,
+            pair_baseline: self.pairs.baseline(&key),
+            events: PairEvents::default(),
+        };
+        let view = assoc.pdu(&mut step, &pdu);
+        let events = step.events;
         let appended = view.is_some() || out.findings.len() > before;
         if let Some(view) = view {
             out.pdus.push(view);
@@ -77,22 +67,24 @@ impl Tracker {
         if appended {
             out.stream = Some(ctx.stream);
         }
-        if let (Some(frame), Some(pair)) = (events.change_frame, self.pairs.get_mut(&key)) {
-            if events.first_change {
-                pair.with_change = pair.with_change.saturating_add(1);
-            }
-            pair.note_change(seq, frame);
-        }
+        let changed = assoc.changed();
+        self.pairs.record(&key, seq, ctx.stream, changed, events);
     }
 
     /// A FIN or RST from `ctx.src` on `ctx.stream`.
     pub fn close(&mut self, ctx: &FrameCtx, kind: CloseKind, out: &mut FrameVerdict) {
         let Some(&seq) = self.by_stream.get(&ctx.stream) else { return };
         let Some(assoc) = self.associations.get_mut(&seq) else { return };
-        let mut events = PairEvents::default();
-        let finding = assoc.close(ctx, kind, &mut events);
-        let changed = assoc.changed();
-        let key = (assoc.client_addr().addr, assoc.server_addr().addr);
+        let key = pair_key(assoc);
+        let mut step = Step {
+            ctx,
+            cfg: &self.cfg,
+            findings: &mut out.findings,
+            pair_baseline: None,
+            events: PairEvents::default(),
+        };
+        let finding = assoc.close(&mut step, kind);
+        let events = step.events;
         if assoc.is_closed() {
             self.closed.insert(seq);
         }
@@ -101,12 +93,8 @@ impl Tracker {
             out.findings.push(finding);
             out.stream = Some(ctx.stream);
         }
-        if let (Some(frame), Some(pair)) = (events.abort_frame, self.pairs.get_mut(&key)) {
-            pair.with_abort = pair.with_abort.saturating_add(1);
-            if changed {
-                pair.note_change(seq, frame);
-            }
-        }
+        let changed = assoc.changed();
+        self.pairs.record(&key, seq, ctx.stream, changed, events);
     }
 
     /// The report a user pastes into a bug: one block per association.
@@ -118,9 +106,9 @@ impl Tracker {
         blocks.join("\n")
     }
 
-    /// Creates the association for a new stream and snapshots its host pair's history.
+    /// Creates the association for a new stream with its host pair's history.
     fn start(&mut self, ctx: &FrameCtx, ptype: dcerpc::PacketType) -> u64 {
-        if self.associations.len() >= MAX_ASSOCIATIONS {
+        if self.associations.len() >= self.cfg.max_associations {
             let victim = self.closed.iter().next().copied().or_else(|| self.associations.keys().next().copied());
             if let Some(victim) = victim {
                 self.closed.remove(&victim);
@@ -133,29 +121,14 @@ impl Tracker {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let mut assoc = Association::new(ctx, ptype, PairHistory::default());
-        let key = (assoc.client_addr().addr, assoc.server_addr().addr);
-        if !self.pairs.contains_key(&key) {
-            while self.pairs.len() >= MAX_PAIRS {
-                let Some((old, created)) = self.pair_order.pop_front() else { break };
-                if self.pairs.get(&old).is_some_and(|p| p.created == created) {
-                    self.pairs.remove(&old);
-                }
-            }
-            self.pairs.insert(key, Pair { created: seq, ..Pair::default() });
-            self.pair_order.push_back((key, seq));
-        }
-        if let Some(pair) = self.pairs.get_mut(&key) {
-            assoc.summary.history = PairHistory {
-                earlier: pair.count,
-                with_change: pair.with_change,
-                with_abort: pair.with_abort,
-                last_change_frame: pair.last_change.map(|(_, f)| f),
-            };
-            pair.count = pair.count.saturating_add(1);
-        }
-        self.associations.insert(seq, assoc);
+        let (client, server) = Association::endpoints(ctx, ptype);
+        let history = self.pairs.start((client.addr, server.addr), seq);
+        self.associations.insert(seq, Association::new(ctx, ptype, history));
         self.by_stream.insert(ctx.stream, seq);
         seq
     }
+}
+
+fn pair_key(assoc: &Association) -> PairKey {
+    (assoc.client_addr().addr, assoc.server_addr().addr)
 }

@@ -176,7 +176,7 @@ fn winpe_change_qi_faults_and_server_fin_abort() {
     // The AUTH3 shows the identity it just established.
     assert_eq!(f8.pdus.len(), 1);
     assert_eq!(f8.pdus[0].identity, Some(jiangyue()));
-    assert!(f8.pdus[0].changed);
+    assert!(f8.pdus[0].changed());
     assert_eq!(f8.stream, Some(0));
 
     let f9 = cap.rem_qi(8, 79232, IMANAGEDOBJECT);
@@ -186,7 +186,7 @@ fn winpe_change_qi_faults_and_server_fin_abort() {
     assert_eq!(view.interface, Some(iface(1, IREMUNKNOWN2)));
     assert_eq!(view.baseline, Some(admin()));
     assert_eq!(view.baseline_frame, Some(3));
-    assert!(view.changed && !view.baseline_partial);
+    assert!(view.changed() && !view.baseline_partial);
     assert_eq!(
         view.security,
         Some(SecurityView {
@@ -201,11 +201,12 @@ fn winpe_change_qi_faults_and_server_fin_abort() {
     assert_eq!(
         f10.findings,
         vec![Finding::FaultAfterChange {
-            identity: jiangyue(),
+            kind: ChangeKind::Changed,
+            identity: Some(jiangyue()),
             rejection: Rejection::Fault(0x721),
             interface: Some(iface(1, IREMUNKNOWN2)),
             opnum: Some(3),
-            requested_iids: vec![uuid(IMANAGEDOBJECT)],
+            requested_iids: vec![uuid(IMANAGEDOBJECT)].into(),
             call_frame: 9,
             change_frame: 8,
         }]
@@ -224,7 +225,8 @@ fn winpe_change_qi_faults_and_server_fin_abort() {
     assert_eq!(
         f13.findings,
         vec![Finding::AbortAfterChange {
-            kind: CloseKind::Fin,
+            kind: ChangeKind::Changed,
+            close: CloseKind::Fin,
             since_change_ns: 4_200_000,
             change_frame: 8,
             last_fault_frame: Some(12),
@@ -272,7 +274,7 @@ fn hotfix_capture_has_no_findings() {
     all.push(cap.close(false, CloseKind::Fin));
     all.push(cap.close(true, CloseKind::Fin));
     assert!(all.iter().all(|v| v.findings.is_empty()), "{all:?}");
-    assert!(all.iter().take(4).all(|v| v.pdus.len() == 1 && !v.pdus[0].changed));
+    assert!(all.iter().take(4).all(|v| v.pdus.len() == 1 && !v.pdus[0].changed()));
 }
 
 #[test]
@@ -282,7 +284,7 @@ fn same_user_on_a_second_context_is_no_change() {
     cap.reauth(8, 79232, "", "administrator");
     let v = cap.rem_qi(8, 79232, IMANAGEDOBJECT);
     assert!(v.findings.is_empty());
-    assert!(!v.pdus[0].changed);
+    assert!(!v.pdus[0].changed());
     assert!(cap.fault(8, 5).findings.is_empty());
     // Re-authenticating the baseline context itself as the same user is no change either.
     let o = cap.o;
@@ -301,32 +303,72 @@ fn identity_compare_ignores_case() {
     assert_eq!(s.baseline, Some(admin()));
     // Both re-authentications differ from the baseline; they do not differ from each other.
     assert_eq!(s.changes.len(), 2);
-    assert_eq!(who("ReDmOnD", "JIANGYUE"), jiangyue());
-    assert_ne!(who("REDMOND", "jiangyue2"), jiangyue());
+    assert_eq!(who("ReDmOnD", "JIANGYUE").compare(&jiangyue(), Comparison::Account), Match::Same);
+    assert_eq!(who("REDMOND", "jiangyue2").compare(&jiangyue(), Comparison::Account), Match::Different);
 }
 
 #[test]
-fn kerberos_context_has_no_identity_and_never_changes() {
+fn kerberos_beside_an_ntlm_baseline_is_a_possible_change_once_the_server_picks_it() {
     let mut cap = Cap::new(LE);
     cap.baseline(3, ISYSTEMACTIVATOR);
     let o = cap.o;
     let items = [item(1, IREMUNKNOWN2, ndr())];
+    // SPNEGO offering Kerberos first is not yet a Kerberos context: the server's answer decides.
     let v = cap.c(alter(o, 8, &items, Some(&spnego(5, spnego_kerberos()))));
     assert!(v.findings.is_empty());
-    let view = &v.pdus[0];
+    assert_eq!(v.pdus[0].security.as_ref().and_then(|s| s.established_frame), None);
+    let r = cap.s(alter_resp(o, 8, &[accept()], Some(&spnego(5, spnego_resp(&[0x6f, 0x00], true)))));
+    match r.findings.as_slice() {
+        [Finding::PossibleIdentityChange {
+            identity: None,
+            auth_context_id: 5,
+            doubt: Doubt::NotVisible { baseline, baseline_frame: 3, .. },
+            ..
+        }] => {
+            assert_eq!(baseline, &admin())
+        }
+        other => panic!("expected a possible change, got {other:?}"),
+    }
+    let view = &r.pdus[0];
     assert_eq!(view.identity, None);
-    assert!(!view.changed);
+    assert_eq!(view.change, Some(ChangeKind::Possible));
+    assert!(!view.changed());
     assert_eq!(view.security.as_ref().map(|s| s.auth_type), Some(AuthType::Kerberos));
     assert_eq!(view.security.as_ref().and_then(|s| s.established_frame), Some(6));
+    // Raw Kerberos needs no answer to be what it is.
     let raw = cap.c(alter(o, 9, &items, Some(&Auth { auth_type: 16, level: 6, ctx_id: 6, token: vec![0x6e, 0] })));
-    assert!(raw.findings.is_empty());
-    assert_eq!(raw.pdus[0].security.as_ref().map(|s| s.auth_type), Some(AuthType::Kerberos));
-    let q = cap.rem_qi(10, 5, IMANAGEDOBJECT);
-    assert!(q.findings.is_empty());
-    assert!(cap.fault(10, 5).findings.is_empty());
+    assert!(matches!(raw.findings.as_slice(), [Finding::PossibleIdentityChange { auth_context_id: 6, .. }]));
+    // Calls under it: no IManagedObject note (no change is known), faults are Notes.
+    assert!(cap.rem_qi(10, 5, IMANAGEDOBJECT).findings.is_empty());
+    let f = cap.fault(10, 5);
+    assert!(
+        matches!(
+            f.findings.as_slice(),
+            [Finding::FaultAfterChange { kind: ChangeKind::Possible, identity: None, change_frame: 7, .. }]
+        ),
+        "{f:?}"
+    );
+    assert_eq!(f.findings[0].expert(), Expert::PossibleIdentityChange);
+    assert!(f.findings[0].message().ends_with("(identity not verified)"), "{}", f.findings[0].message());
     let s = cap.summary(0);
     assert!(s.changes.is_empty());
     assert_eq!(s.identities.iter().filter(|i| i.auth_type == AuthType::Kerberos).count(), 2);
+}
+
+#[test]
+fn spnego_that_settles_on_ntlm_is_never_kerberos() {
+    let mut cap = Cap::new(LE);
+    let o = cap.o;
+    let items = [item(0, IREMUNKNOWN2, ndr())];
+    cap.c(bind(o, WHOLE, 2, &items, Some(&spnego(0, spnego_kerberos()))));
+    // The server's negTokenResp selects NTLMSSP (supportedMech) with its CHALLENGE.
+    cap.s(bind_ack(o, WHOLE, 2, &[accept()], Some(&spnego(0, spnego_resp(&ntlm_challenge(), true)))));
+    let a = cap.c(auth3(o, 2, &spnego(0, spnego_resp(&ntlm_authenticate("BLACKCLOVER", "Administrator"), false))));
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    let s = cap.summary(0);
+    assert_eq!(s.identities.len(), 1);
+    assert_eq!(s.identities[0].auth_type, AuthType::SpnegoNtlmssp);
+    assert_eq!(s.identities[0].frame, 3);
 }
 
 #[test]
@@ -357,7 +399,7 @@ fn fault_without_change_then_server_fin_is_abort_after_fault() {
     assert_eq!(
         v.findings,
         vec![Finding::AbortAfterFault {
-            kind: CloseKind::Rst,
+            close: CloseKind::Rst,
             last_fault_frame: 7,
             status: 0x721,
             partial_baseline: false
@@ -396,7 +438,7 @@ fn a_server_close_right_after_the_change_with_no_answer_is_an_abort() {
     let findings = cap.close(true, CloseKind::Rst);
     assert!(matches!(
         findings.findings.as_slice(),
-        [Finding::AbortAfterChange { kind: CloseKind::Rst, last_fault_frame: None, .. }]
+        [Finding::AbortAfterChange { kind: ChangeKind::Changed, close: CloseKind::Rst, last_fault_frame: None, .. }]
     ));
 }
 
@@ -420,7 +462,13 @@ fn second_server_close_does_not_repeat() {
     let first = cap.close(true, CloseKind::Fin);
     assert!(matches!(
         first.findings.as_slice(),
-        [Finding::AbortAfterChange { kind: CloseKind::Fin, change_frame: 8, last_fault_frame: None, .. }]
+        [Finding::AbortAfterChange {
+            kind: ChangeKind::Changed,
+            close: CloseKind::Fin,
+            change_frame: 8,
+            last_fault_frame: None,
+            ..
+        }]
     ));
     assert!(cap.close(true, CloseKind::Fin).is_empty(), "retransmitted FIN");
     assert!(cap.close(true, CloseKind::Rst).is_empty(), "RST after FIN");
@@ -452,11 +500,12 @@ fn ndr64_rejection_beside_acceptance_is_no_finding_but_total_rejection_is() {
     assert_eq!(
         v.findings,
         vec![Finding::FaultAfterChange {
-            identity: jiangyue(),
+            kind: ChangeKind::Changed,
+            identity: Some(jiangyue()),
             rejection: Rejection::ContextRejected(2, 1),
             interface: Some(iface(3, IENUMWBEMCLASSOBJECT)),
             opnum: None,
-            requested_iids: vec![],
+            requested_iids: vec![].into(),
             call_frame: 11,
             change_frame: 8,
         }]
@@ -493,11 +542,12 @@ fn bind_nak_after_changed_spnego_authenticate() {
     assert_eq!(
         nak.findings,
         vec![Finding::FaultAfterChange {
-            identity: jiangyue(),
+            kind: ChangeKind::Changed,
+            identity: Some(jiangyue()),
             rejection: Rejection::BindNak(9),
             interface: Some(iface(1, IREMUNKNOWN2)),
             opnum: None,
-            requested_iids: vec![],
+            requested_iids: vec![].into(),
             call_frame: 8,
             change_frame: 8,
         }]
@@ -629,7 +679,7 @@ fn request_without_sec_trailer_runs_under_the_latest_context() {
     // A call on the baseline context is not changed, though the association is.
     let v = cap.c(request(o, WHOLE, 10, 0, 5, None, &[0; 4], Some(&verifier(10, 0))));
     assert_eq!(v.pdus[0].identity, Some(admin()));
-    assert!(!v.pdus[0].changed);
+    assert!(!v.pdus[0].changed());
     assert!(cap.s(fault(o, 10, 0, 5)).findings.is_empty());
 }
 
@@ -686,7 +736,7 @@ fn big_endian_association_is_tracked_like_little_endian() {
     assert_eq!(findings.len(), 3, "{findings:?}");
     assert!(matches!(
         &findings[1],
-        Finding::FaultAfterChange { rejection: Rejection::Fault(0x721), requested_iids, .. } if *requested_iids == vec![uuid(IMANAGEDOBJECT)]
+        Finding::FaultAfterChange { rejection: Rejection::Fault(0x721), requested_iids, .. } if requested_iids[..] == [uuid(IMANAGEDOBJECT)]
     ));
     assert_eq!(cap.summary(0).changes[0].auth_context_id, 79232);
 }
@@ -814,12 +864,13 @@ fn messages_read_as_specified() {
     );
     assert!(change(true, None).message().contains("(auth ctx 79232) after"));
 
-    let failed = |rejection, opnum, requested_iids| Finding::FaultAfterChange {
-        identity: jiangyue(),
+    let failed = |rejection, opnum, requested_iids: Vec<Uuid>| Finding::FaultAfterChange {
+        kind: ChangeKind::Changed,
+        identity: Some(jiangyue()),
         rejection,
         interface: Some(iface(1, IREMUNKNOWN2)),
         opnum,
-        requested_iids,
+        requested_iids: requested_iids.into(),
         call_frame: 12,
         change_frame: 10,
     };
@@ -855,7 +906,8 @@ fn messages_read_as_specified() {
 
     assert_eq!(
         Finding::AbortAfterChange {
-            kind: CloseKind::Rst,
+            kind: ChangeKind::Changed,
+            close: CloseKind::Rst,
             since_change_ns: 1_249_999,
             change_frame: 10,
             last_fault_frame: None
@@ -865,7 +917,7 @@ fn messages_read_as_specified() {
          see RPC_S_CALL_FAILED (0x800706BE) or RPC_S_CALL_FAILED_DNE (0x800706BF)"
     );
     assert_eq!(
-        Finding::AbortAfterFault { kind: CloseKind::Fin, last_fault_frame: 12, status: 0x721, partial_baseline: false }.message(),
+        Finding::AbortAfterFault { close: CloseKind::Fin, last_fault_frame: 12, status: 0x721, partial_baseline: false }.message(),
         "Server closed the association (FIN) after a fault with no identity change seen: nca_s_fault_sec_pkg_error (0x00000721) \
          in frame 12"
     );

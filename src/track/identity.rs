@@ -1,0 +1,142 @@
+//! NTLMSSP identities and the rule that says whether two of them are the same account.
+use std::fmt;
+use std::sync::Arc;
+
+/// An NTLMSSP identity, shown as `DOMAIN\user` (`\user` with an empty domain); an empty user is
+/// the anonymous logon. The names are shared, not copied: every PDU view of an association carries them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub domain: Arc<str>,
+    pub user: Arc<str>,
+}
+
+/// How two identities are compared (preference `dcomauth.compare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Comparison {
+    /// By the account they name: case-insensitive, UPN and DNS-domain spellings folded; spellings
+    /// that may or may not be one account are `Match::Unsure`.
+    #[default]
+    Account,
+    /// User names only, case-insensitive (`HOST\alice` and `CORP\alice` are one).
+    UserName,
+    /// Domain and user exactly as sent (case-sensitive).
+    Exact,
+}
+
+/// What a comparison concludes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    Same,
+    Different,
+    /// The spellings cannot tell (a UPN suffix against another NetBIOS domain, an empty domain
+    /// against a named one with the same user).
+    Unsure,
+}
+
+impl Identity {
+    pub fn is_anonymous(&self) -> bool {
+        self.user.is_empty()
+    }
+
+    /// A computer account (`HOST$`).
+    pub fn is_machine(&self) -> bool {
+        self.user.ends_with('$')
+    }
+
+    /// (domain as sent or from a UPN suffix, user, whether the domain is a NetBIOS name), lowercase.
+    fn account(&self) -> (String, String, bool) {
+        let (domain, user, upn) = match self.user.rsplit_once('@') {
+            Some((user, suffix)) if self.domain.is_empty() => (suffix, user, true),
+            _ => (&*self.domain, &*self.user, false),
+        };
+        let netbios = !upn && !domain.contains('.');
+        (domain.to_lowercase(), user.to_lowercase(), netbios)
+    }
+
+    /// Compares two identities by `rule`.
+    pub fn compare(&self, other: &Identity, rule: Comparison) -> Match {
+        let same = |b: bool| if b { Match::Same } else { Match::Different };
+        if self.is_anonymous() || other.is_anonymous() {
+            return same(self.is_anonymous() && other.is_anonymous());
+        }
+        match rule {
+            Comparison::Exact => same(self.domain == other.domain && self.user == other.user),
+            Comparison::UserName => same(self.account().1 == other.account().1),
+            Comparison::Account => {
+                let (d1, u1, nb1) = self.account();
+                let (d2, u2, nb2) = other.account();
+                if u1 != u2 {
+                    return Match::Different;
+                }
+                if d1 == d2 {
+                    return Match::Same;
+                }
+                if d1.is_empty() || d2.is_empty() {
+                    return Match::Unsure;
+                }
+                // Two NetBIOS names: two accounts (a local `HOST\alice` is not `CORP\alice`).
+                if nb1 && nb2 {
+                    return Match::Different;
+                }
+                let label = |d: &str| d.split('.').next().unwrap_or_default().to_string();
+                if label(&d1) == label(&d2) {
+                    Match::Same
+                } else {
+                    Match::Unsure
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_anonymous() {
+            return f.write_str("NT AUTHORITY\\ANONYMOUS LOGON");
+        }
+        write!(f, "{}\\{}", self.domain, self.user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Comparison, Identity, Match};
+
+    fn id(domain: &str, user: &str) -> Identity {
+        Identity { domain: domain.into(), user: user.into() }
+    }
+
+    fn account(a: &Identity, b: &Identity) -> Match {
+        a.compare(b, Comparison::Account)
+    }
+
+    #[test]
+    fn spellings_of_one_account_are_the_same_identity() {
+        assert_eq!(account(&id("DOM", "alice"), &id("dom", "ALICE")), Match::Same);
+        assert_eq!(account(&id("", "alice@dom.example"), &id("DOM", "alice")), Match::Same);
+        assert_eq!(account(&id("dom.example", "alice"), &id("DOM", "Alice")), Match::Same);
+        assert_eq!(account(&id("", ""), &id("X", "")), Match::Same);
+    }
+
+    #[test]
+    fn other_accounts_are_other_identities() {
+        assert_eq!(account(&id("", "administrator"), &id("REDMOND", "jiangyue")), Match::Different);
+        // A local account and a domain account of the same name, as in lateral movement.
+        assert_eq!(account(&id("HOST", "alice"), &id("CORP", "alice")), Match::Different);
+        assert_eq!(account(&id("", ""), &id("", "administrator")), Match::Different);
+    }
+
+    #[test]
+    fn spellings_the_rule_cannot_match_are_unsure() {
+        assert_eq!(account(&id("", "alice@corp.example"), &id("OTHER", "alice")), Match::Unsure);
+        assert_eq!(account(&id("", "administrator"), &id("REDMOND", "administrator")), Match::Unsure);
+    }
+
+    #[test]
+    fn user_name_and_exact_rules() {
+        assert_eq!(id("HOST", "alice").compare(&id("CORP", "ALICE"), Comparison::UserName), Match::Same);
+        assert_eq!(id("", "alice@corp.example").compare(&id("X", "alice"), Comparison::UserName), Match::Same);
+        assert_eq!(id("CORP", "alice").compare(&id("corp", "alice"), Comparison::Exact), Match::Different);
+        assert_eq!(id("CORP", "alice").compare(&id("CORP", "alice"), Comparison::Exact), Match::Same);
+    }
+}
