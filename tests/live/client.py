@@ -22,7 +22,6 @@ import time
 from impacket import ntlm
 from impacket.dcerpc.v5 import epm, samr
 from impacket.dcerpc.v5.dtypes import MAXIMUM_ALLOWED, NULL
-from impacket.krb5 import kerberosv5
 from impacket.spnego import SPNEGO_NegTokenInit, SPNEGO_NegTokenResp, TypesMech
 from impacket.uuid import uuidtup_to_bin
 from Cryptodome.Cipher import ARC4
@@ -42,7 +41,7 @@ EPMAPPER = uuidtup_to_bin(("E1AF8308-5D1F-11C9-91A4-08002B14A0FA", "3.0"))
 NDR = uuidtup_to_bin(("8a885d04-1ceb-11c9-9fe8-08002b104860", "2.0"))
 # Bind time feature negotiation (MS-RPCE 3.3.1.5.3): security context multiplexing | keep on orphan.
 BTFN = bytes.fromhex("2c1cb76c12984045030000000000000001000000")
-AUTHN_WINNT, AUTHN_GSS_NEGOTIATE = 10, 9
+AUTHN_WINNT, AUTHN_GSS_NEGOTIATE = 10, 9  # NTLMSSP, SPNEGO
 LEVEL = {"connect": 2, "integrity": 5, "privacy": 6}
 PFC_FIRST_LAST = 0x03
 
@@ -475,44 +474,6 @@ def unauthenticated(log):
     a.bind_pdu(11, a.next_call(), [(0, SAMR, NDR), (1, SAMR, BTFN)])
     a.recv()
     tolerant(lambda: (a.call(0), a.call(0)))
-    a.close()
-
-
-def krb_bind(a, user, auth_ctx, ptype, items):
-    """SPNEGO/Kerberos (auth_type 9) at CONNECT on bind or alter_context: AP-REQ, AP-REP, third leg."""
-    cipher, key, token = kerberosv5.getKerberosType1(user, PASSWORDS[user], REALM, "", "", "", None, None,
-                                                     targetName="dc1." + REALM.lower(), kdcHost=DC)
-    call_id = a.next_call()
-    trailer = (AUTHN_GSS_NEGOTIATE, LEVEL["connect"], auth_ctx)
-    a.bind_pdu(ptype, call_id, items, trailer, token, kerberos="ap_req", principal=f"{user}@{REALM}")
-    ack = a.recv()
-    ack["log"]["kerberos"] = "ap_rep"
-    cipher, key, resp = kerberosv5.getKerberosType3(cipher, key, ack["auth_data"])
-    a.bind_pdu(14, call_id, items, trailer, resp, kerberos="third_leg")
-    a.recv()
-
-
-@scenario
-def kerberos(log):
-    """Kerberos alice at CONNECT (Samba then refuses SamrConnect: access denied)."""
-    a = Assoc(log)
-    krb_bind(a, "alice", 1, 11, [(0, SAMR, NDR), (1, SAMR, BTFN)])
-    tolerant(lambda: (a.call(0), a.call(0)))
-    a.close()
-
-
-@scenario
-def kerberos_then_ntlm(log):
-    """Kerberos alice first, then NTLM bob on a new context: the identities cannot be compared."""
-    a = Assoc(log)
-    krb_bind(a, "alice", 1, 11, [(0, SAMR, NDR), (1, SAMR, BTFN)])
-
-    def rest():
-        a.call(0)
-        n = NtlmCtx("bob", PASSWORDS["bob"])
-        a.ntlm_bind(n, LEVEL["integrity"], 2, 2, ptype=14, items=[(2, SAMR, NDR)])
-        a.call(2, (n, LEVEL["integrity"], 2))
-    tolerant(rest)
     a.close()
 
 

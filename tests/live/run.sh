@@ -94,6 +94,7 @@ for ns in $NS_CL $NS_DC; do
 done
 rm -rf "$DC_DIR"
 mkdir -p "$DC_DIR" "$WORK/out"
+rm -f "$WORK"/out/*.json "$WORK"/out/*.pcapng
 
 # --- network: two namespaces, one veth pair, nothing else --------------------------------------
 log "namespaces $NS_DC ($DC_IP) and $NS_CL ($CL_IP)"
@@ -112,20 +113,33 @@ for pair in "$NS_DC dcomauth-v0" "$NS_CL dcomauth-v1"; do
 done
 
 # --- the DC --------------------------------------------------------------------------------------
-log "provisioning $REALM"
-ip netns exec $NS_DC samba-tool domain provision --targetdir="$DC_DIR" --use-rfc2307 \
-  --realm=$REALM --domain=$DOMAIN --adminpass="$ADMINPASS" --server-role=dc \
-  --dns-backend=SAMBA_INTERNAL --host-name=dc1 --host-ip=$DC_IP \
-  --option="interfaces = lo dcomauth-v0" --option="bind interfaces only = yes" \
-  --option="server services = rpc kdc" --option="rpc server port = 49152" \
-  --option="dcerpc endpoint servers = epmapper lsarpc samr netlogon" \
-  --option="log level = 1" --option="ntlm auth = ntlmv2-only" \
-  >"$WORK/out/provision.log" 2>&1 || { tail -20 "$WORK/out/provision.log"; exit 1; }
+# Provisioning takes most of a minute: the provisioned DC (users included) is kept in
+# target/live/dc-template and copied afresh for every run, so each run starts from the same state.
+PROVISION=(samba-tool domain provision --targetdir="$DC_DIR" --use-rfc2307
+  --realm=$REALM --domain=$DOMAIN --adminpass="$ADMINPASS" --server-role=dc
+  --dns-backend=SAMBA_INTERNAL --host-name=dc1 --host-ip=$DC_IP
+  --option="interfaces = lo dcomauth-v0" --option="bind interfaces only = yes"
+  --option="server services = rpc kdc" --option="rpc server port = 49152"
+  --option="dcerpc endpoint servers = epmapper lsarpc samr netlogon"
+  --option="log file = $DC_DIR/log.%m" --option="log level = 1" --option="ntlm auth = ntlmv2-only")
+USERS=(alice bob carol)
+KEY=$( (printf '%s\n' "${PROVISION[@]}" "${USERS[@]}"; samba --version) | sha256sum | cut -c1-16)
+TEMPLATE=$WORK/dc-template
+if [ "$(cat "$TEMPLATE/.key" 2>/dev/null)" != "$KEY" ]; then
+  log "provisioning $REALM"
+  rm -rf "$TEMPLATE"
+  ip netns exec $NS_DC "${PROVISION[@]}" >"$WORK/out/provision.log" 2>&1 || { tail -20 "$WORK/out/provision.log"; exit 1; }
+  for u in "${USERS[@]}"; do
+    ip netns exec $NS_DC samba-tool user create "$u" "${u^}-Pass.2024" -s "$DC_DIR/etc/smb.conf" >>"$WORK/out/provision.log" 2>&1
+  done
+  cp -a "$DC_DIR" "$TEMPLATE"
+  echo "$KEY" >"$TEMPLATE/.key"
+else
+  log "reusing the provisioned DC in $TEMPLATE"
+  rm -rf "$DC_DIR"
+  cp -a "$TEMPLATE" "$DC_DIR"
+fi
 SMBCONF=$DC_DIR/etc/smb.conf
-# Users (fixed passwords; they must not expire during the run).
-for u in alice bob carol; do
-  ip netns exec $NS_DC samba-tool user create "$u" "${u^}-Pass.2024" -s "$SMBCONF" >>"$WORK/out/provision.log" 2>&1
-done
 log "starting samba"
 ip netns exec $NS_DC samba -s "$SMBCONF" -D --debug-stdout >"$WORK/out/samba.log" 2>&1 || true
 for i in $(seq 1 60); do
@@ -135,7 +149,9 @@ for i in $(seq 1 60); do
   [ "$i" = 60 ] && { echo "samba did not listen on 135/49152 within 60 s" >&2; tail -30 "$WORK/out/samba.log" >&2; exit 1; }
   sleep 1
 done
-log "samba listens on 135 and 49152"
+SAMR_PORT=$(ip netns exec $NS_CL "$VENV/bin/python" "$LIVE/client.py" --dc $DC_IP --resolve)
+export DCOMAUTH_LIVE_SAMR_PORT=$SAMR_PORT
+log "samba listens on 135; the endpoint mapper puts samr on $SAMR_PORT"
 # Kerberos for the clients: the DC is the KDC; no DNS, so the realm is pinned here.
 cat >"$WORK/krb5.conf" <<EOF
 [libdefaults]
