@@ -77,7 +77,7 @@ fn severity(value: &str) -> String {
 }
 
 /// The value of a `"key": "value"` line of tshark's JSON, unescaped.
-fn json_value<'a>(line: &'a str, key: &str) -> Option<String> {
+fn json_value(line: &str, key: &str) -> Option<String> {
     let rest = line.trim().strip_prefix(&format!("\"{key}\": \""))?;
     let value = rest.trim_end_matches(',').strip_suffix('"')?;
     Some(value.replace("\\\\", "\\").replace("\\\"", "\""))
