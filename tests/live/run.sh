@@ -6,7 +6,7 @@
 #   tests/live/run.sh --check    the same, then check the plugin against them (cargo test --test live)
 #   tests/live/run.sh --keep     leave the provisioned DC in target/live/ for a look (namespaces are still removed)
 #
-# Needs root (network namespaces). Installs what it lacks (Debian's samba, krb5-user, tshark; the
+# Needs root (network namespaces). Installs what it lacks (Debian's samba, smbclient, tshark; the
 # pinned impacket from PyPI into target/live/venv). Safe to run again: it removes its namespaces,
 # processes and the previous DC before starting, and again on exit.
 set -euo pipefail
@@ -40,7 +40,7 @@ log() { printf '[live %3ss] %s\n' "$(($(date +%s) - start))" "$*"; }
 
 # --- what it needs -------------------------------------------------------------------------------
 need=()
-for pkg in samba samba-dsdb-modules krb5-user smbclient tshark python3-venv iproute2; do
+for pkg in samba samba-dsdb-modules smbclient tshark python3-venv iproute2; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -152,20 +152,9 @@ done
 SAMR_PORT=$(ip netns exec $NS_CL "$VENV/bin/python" "$LIVE/client.py" --dc $DC_IP --resolve)
 export DCOMAUTH_LIVE_SAMR_PORT=$SAMR_PORT
 log "samba listens on 135; the endpoint mapper puts samr on $SAMR_PORT"
-# Kerberos for the clients: the DC is the KDC; no DNS, so the realm is pinned here.
-cat >"$WORK/krb5.conf" <<EOF
-[libdefaults]
-  default_realm = $REALM
-  dns_lookup_kdc = false
-  dns_lookup_realm = false
-  rdns = false
-[realms]
-  $REALM = { kdc = $DC_IP }
-EOF
 
 # --- the scenarios -------------------------------------------------------------------------------
 mkdir -p "$LIVE/captures" "$LIVE/logs"
-export KRB5_CONFIG=$WORK/krb5.conf
 run_scenario() {
   local name=$1; shift
   local pcap=$WORK/out/$name.pcapng
