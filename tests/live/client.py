@@ -22,6 +22,7 @@ import time
 from impacket import ntlm
 from impacket.dcerpc.v5 import epm, samr
 from impacket.dcerpc.v5.dtypes import MAXIMUM_ALLOWED, NULL
+import krb  # noqa: E402 - impacket's Kerberos with a TGS-REQ Samba's KDC accepts
 from impacket.spnego import SPNEGO_NegTokenInit, SPNEGO_NegTokenResp, TypesMech
 from impacket.uuid import uuidtup_to_bin
 from Cryptodome.Cipher import ARC4
@@ -474,6 +475,60 @@ def unauthenticated(log):
     a.bind_pdu(11, a.next_call(), [(0, SAMR, NDR), (1, SAMR, BTFN)])
     a.recv()
     tolerant(lambda: (a.call(0), a.call(0)))
+    a.close()
+
+
+def krb_bind(a, user, auth_ctx, ptype, items):
+    """SPNEGO/Kerberos (auth_type 9) at CONNECT on bind or alter_context: AP-REQ, AP-REP, third leg."""
+    cipher, key, token = krb.getKerberosType1(user, PASSWORDS[user], REALM, "", "", "", None, None,
+                                              targetName="dc1." + REALM.lower(), kdcHost=DC)
+    call_id = a.next_call()
+    trailer = (AUTHN_GSS_NEGOTIATE, LEVEL["connect"], auth_ctx)
+    a.bind_pdu(ptype, call_id, items, trailer, token, kerberos="ap_req", principal=f"{user}@{REALM}")
+    ack = a.recv()
+    ack["log"]["kerberos"] = "ap_rep"
+    cipher, key, resp = krb.getKerberosType3(cipher, key, ack["auth_data"])
+    a.bind_pdu(14, call_id, items, trailer, resp, kerberos="third_leg")
+    a.recv()
+
+
+@scenario
+def kerberos(log):
+    """Kerberos alice at CONNECT (Samba then refuses SamrConnect: access denied)."""
+    a = Assoc(log)
+    krb_bind(a, "alice", 1, 11, [(0, SAMR, NDR), (1, SAMR, BTFN)])
+    tolerant(lambda: (a.call(0), a.call(0)))
+    a.close()
+
+
+@scenario
+def kerberos_then_ntlm(log):
+    """Kerberos alice first, then NTLM bob on a new context: the identities cannot be compared."""
+    a = Assoc(log)
+    krb_bind(a, "alice", 1, 11, [(0, SAMR, NDR), (1, SAMR, BTFN)])
+
+    def rest():
+        a.call(0)
+        n = NtlmCtx("bob", PASSWORDS["bob"])
+        a.ntlm_bind(n, LEVEL["integrity"], 2, 2, ptype=14, items=[(2, SAMR, NDR)])
+        a.call(2, (n, LEVEL["integrity"], 2))
+    tolerant(rest)
+    a.close()
+
+
+@scenario
+def same_user_empty_domain(log):
+    """SAMDOM\\alice, then alice with an empty domain on a new context: spellings that cannot be
+    matched (a local account of the same name would look the same)."""
+    a = Assoc(log)
+    sec = first_bind(a)
+
+    def rest():
+        n = NtlmCtx("alice", PASSWORDS["alice"], domain="")
+        a.ntlm_bind(n, LEVEL["integrity"], 2, 2, ptype=14, items=[(2, SAMR, NDR)])
+        a.call(2, (n, LEVEL["integrity"], 2))
+        a.call(0, sec)
+    tolerant(rest)
     a.close()
 
 
