@@ -1,5 +1,6 @@
 //! Scenarios that read as the case study: the tracker fed PDUs and closes in capture order.
 mod builder;
+mod departures;
 
 use std::net::{IpAddr, Ipv4Addr};
 
