@@ -4,6 +4,16 @@
 //! "Reassembled TCP" bytes; it does not say where in this segment the next PDU header starts.
 //! This module remembers that per direction from sequence numbers, and recognises retransmitted
 //! segments so a change, fault or close is never counted twice.
+//!
+//! Wireshark behaviours it mimics (tests/framing.rs checks every capture we have against them):
+//! - a PDU ends `frag_length` bytes after its header; several PDUs in one segment are each a PDU;
+//! - a PDU that spans segments is whole in the frame where TCP reassembly completes it, as the
+//!   "Reassembled TCP" data source, and in no earlier frame;
+//! - a retransmitted segment is not dissected again;
+//! - a header cut by a segment end is joined with the next segment (as on port 135);
+//! - after a capture gap, PDUs resume at the next segment that starts with a valid header.
+//! One deliberate difference: a late (out-of-order) segment that fills a hole is read, because its
+//! PDUs reached the server and were answered; Wireshark leaves it undissected in one pass.
 use std::collections::HashMap;
 
 use crate::proto::dcerpc;
@@ -99,10 +109,6 @@ pub struct Flows {
 }
 
 impl Flows {
-    pub fn clear(&mut self) {
-        self.dirs.clear();
-    }
-
     /// Plans one segment of `stream` (`forward` tells the direction) starting at `seq`, with the
     /// "Reassembled TCP" bytes Wireshark completed in the same frame, if any.
     pub fn segment(
