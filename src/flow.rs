@@ -12,6 +12,7 @@
 //! - a retransmitted segment is not dissected again;
 //! - a header cut by a segment end is joined with the next segment (as on port 135);
 //! - after a capture gap, PDUs resume at the next segment that starts with a valid header.
+//!
 //! One deliberate difference: a late (out-of-order) segment that fills a hole is read, because its
 //! PDUs reached the server and were answered; Wireshark leaves it undissected in one pass.
 use std::collections::HashMap;
