@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::flow::{Flows, Plan, Source};
 use crate::proto::tcp::{self, Segment};
-use crate::track::{CloseKind, Endpoint, FrameCtx, FrameVerdict, Tracker};
+use crate::track::{CloseKind, Config, Endpoint, FrameCtx, FrameVerdict, Tracker};
 
 /// Facts about one frame on its first dissection.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +39,17 @@ impl Default for Session {
 
 impl Session {
     pub fn new() -> Self {
-        Session { tracker: Tracker::new(), flows: Flows::default(), verdicts: HashMap::new(), seen_dcerpc: false }
+        Self::with_config(Config::default())
+    }
+
+    /// A session whose tracker follows the user's preferences.
+    pub fn with_config(cfg: Config) -> Self {
+        Session {
+            tracker: Tracker::with_config(cfg),
+            flows: Flows::default(),
+            verdicts: HashMap::new(),
+            seen_dcerpc: false,
+        }
     }
 
     /// Has any frame carried DCE/RPC yet? Before that, no frame needs a second look.

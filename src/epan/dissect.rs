@@ -27,8 +27,9 @@ pub fn with_session<T>(f: impl FnOnce(&Session) -> T) -> T {
     f(&session())
 }
 
+/// A new pass over a capture: forget everything, and take the preferences as they are now.
 pub fn reset() {
-    *session() = Session::new();
+    *session() = Session::with_config(super::prefs::config());
 }
 
 /// `dissector_t` registered as post-dissector.

@@ -3,6 +3,7 @@
 //! panics, and epan calls are made from small functions that hold no lock.
 mod dissect;
 mod fields;
+mod prefs;
 mod render;
 mod shim;
 mod stats;
@@ -30,6 +31,7 @@ fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
 pub extern "C" fn register_protoinfo() {
     guard((), || {
         let proto = fields::register();
+        prefs::register(proto);
         // SAFETY: plain epan registration calls with a static function and our protocol id.
         unsafe {
             let handle = ws::create_dissector_handle(Some(dissect::postdissector), proto);

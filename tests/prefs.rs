@@ -1,0 +1,69 @@
+//! Preferences reach the tracker through tshark's `-o`, and tshark lists them.
+mod harness;
+
+use std::path::{Path, PathBuf};
+
+use harness::tshark;
+
+fn capture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Our expert messages in `capture` with extra tshark options.
+fn entries(capture: &Path, opts: &[&str]) -> Vec<String> {
+    let path = capture.to_string_lossy();
+    let mut args =
+        vec!["-r", &path, "-Y", "dcomauth", "-T", "fields", "-E", "aggregator=|", "-e", "_ws.expert.message"];
+    for o in opts {
+        args.extend(["-o", o]);
+    }
+    let text = tshark().run(&args);
+    let mut names: Vec<String> =
+        text.lines().flat_map(|l| l.split('|')).filter(|m| !m.is_empty()).map(str::to_owned).collect();
+    // TCP's own entries on the same frames.
+    names.retain(|m| !m.starts_with("Connection") && !m.starts_with("This frame"));
+    names
+}
+
+#[test]
+fn tshark_lists_the_preferences_with_their_defaults() {
+    let prefs = tshark().run(&["-G", "defaultprefs"]);
+    for line in [
+        "#dcomauth.compare: Account (case, UPN and DNS domain folded)",
+        "#dcomauth.abort_window_ms: 5000",
+        "#dcomauth.ignore_machine_accounts: FALSE",
+        "#dcomauth.ignore_anonymous: FALSE",
+        "#dcomauth.max_associations: 65536",
+        "#dcomauth.max_calls: 4096",
+    ] {
+        assert!(prefs.lines().any(|l| l == line), "{line} missing from -G defaultprefs");
+    }
+}
+
+#[test]
+fn the_abort_window_decides_whether_a_close_is_blamed_on_the_change() {
+    let winpe = capture("tests/captures/seed-winpe.pcapng");
+    let blamed = |opts: &[&str]| {
+        entries(&winpe, opts)
+            .iter()
+            .filter(|m| m.starts_with("Server closed the association"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let default = blamed(&[]);
+    assert_eq!(default.len(), 2);
+    assert!(default.iter().all(|m| m.contains("after the identity change")), "{default:?}");
+    let narrow = blamed(&["dcomauth.abort_window_ms:0"]);
+    assert_eq!(narrow.len(), 2);
+    assert!(narrow.iter().all(|m| m.contains("after a fault with no identity change")), "{narrow:?}");
+}
+
+#[test]
+fn the_comparison_rule_is_a_preference() {
+    let empty_domain = capture("tests/live/captures/same_user_empty_domain.pcapng");
+    let account = entries(&empty_domain, &[]);
+    assert!(account.iter().any(|m| m.starts_with("Possible identity change")), "{account:?}");
+    assert!(entries(&empty_domain, &["dcomauth.compare:user"]).is_empty());
+    let exact = entries(&empty_domain, &["dcomauth.compare:exact"]);
+    assert!(exact.iter().any(|m| m.starts_with("Identity changed inside the association")), "{exact:?}");
+}
