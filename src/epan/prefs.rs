@@ -32,7 +32,6 @@ pub fn config() -> Config {
         ignore_anonymous: anonymous != 0,
         max_associations: (assocs as usize).max(1),
         max_calls: (calls as usize).max(1),
-        ..Config::default()
     }
 }
 
