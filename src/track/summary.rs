@@ -410,10 +410,15 @@ impl AssociationSummary {
         }
         let mut identities: Vec<String> = Vec::new();
         for i in &self.identities {
-            let text = match &i.identity {
+            let mut text = match &i.identity {
                 Some(id) => format!("{id} (frame {})", i.frame),
                 None => format!("{} (frame {})", i.auth_type, i.frame),
             };
+            let mark = change_mark(i.change);
+            if !mark.is_empty() {
+                text.push(' ');
+                text.push_str(mark);
+            }
             identities.push(text);
         }
         TableRow {

@@ -224,6 +224,10 @@ fn a_new_connection_under_another_identity_is_a_pair_change() {
     let closes = fin(&mut cap);
     assert!(matches!(closes.as_slice(), [Finding::AbortAfterChange { kind: ChangeKind::Pair, change_frame: 9, .. }]));
     assert_eq!(closes[0].expert(), Expert::PairIdentityChange);
+    // The summary and the table say so too.
+    let s = cap.summary(1);
+    assert!(s.render(2).contains("REDMOND\\jiangyue  [new on this host pair]"), "{}", s.render(2));
+    assert_eq!(s.table_row().identities, "REDMOND\\jiangyue (frame 9) [new on this host pair]");
     // The same identity again on a third connection is nothing new.
     cap.connect(2, 59918);
     cap.c(bind(o, WHOLE, 1, &[item(0, ISYSTEMACTIVATOR, ndr())], Some(&ntlm(0, ntlm_negotiate()))));
