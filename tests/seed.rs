@@ -1,12 +1,12 @@
 //! The case study as the user meets it: the WinPE capture gets the identity changes, the faults
 //! they caused and the server aborts; the full OS the changes and faults but no abort; the
 //! hotfixed client nothing. Exact entries, in one pass and with `-2`.
-mod common;
 mod harness;
 
-use common::net::Capture;
-use common::scenarios;
-use harness::{tshark, Entry};
+use capgen::net::Capture;
+use capgen::scenarios;
+use harness::pinned::{Pinned, BLESS};
+use harness::{tshark_with_plugin, Entry};
 
 const WARN_SECURITY: &str = "Warning/Security";
 const NOTE_SECURITY: &str = "Note/Security";
@@ -56,10 +56,11 @@ fn abort(cap: &Capture, at: &str, changed: &str, last_fault: &str) -> (&'static 
 
 /// Runs tshark in one pass and with `-2` and checks both give exactly `expected` (by name, then frame).
 fn assert_entries(name: &str, cap: &Capture, mut expected: Vec<(&'static str, Entry)>) {
-    let path = tshark().capture(name, &cap.bytes());
+    let tshark = tshark_with_plugin();
+    let path = tshark.capture(name, &cap.bytes());
     expected.sort_by_key(|(n, e)| (harness::EXPERT_NAMES.iter().position(|x| x == n), e.frame));
     for two_pass in [false, true] {
-        let got = tshark().entries(&path, two_pass);
+        let got = tshark.entries(&path, two_pass);
         assert_eq!(got, expected, "{name}, two_pass={two_pass}");
     }
 }
@@ -160,9 +161,10 @@ fn hotfixed_client_gets_nothing() {
 #[test]
 fn the_changed_frames_list_the_wrong_identity() {
     let cap = scenarios::seed_winpe();
-    let path = tshark().capture("seed-winpe-ids.pcapng", &cap.bytes());
+    let tshark = tshark_with_plugin();
+    let path = tshark.capture("seed-winpe-ids.pcapng", &cap.bytes());
     for two_pass in [false, true] {
-        let rows = tshark().fields(&path, two_pass, "dcomauth.identity_change", &["frame.number", "dcomauth.identity"]);
+        let rows = tshark.fields(&path, two_pass, "dcomauth.identity_change", &["frame.number", "dcomauth.identity"]);
         let expected = vec![
             format!("{}\tREDMOND\\jiangyue", cap.frame("a1_change")),
             format!("{}\tREDMOND\\jiangyue", cap.frame("a2_change")),
@@ -174,10 +176,11 @@ fn the_changed_frames_list_the_wrong_identity() {
 #[test]
 fn every_authenticated_pdu_shows_its_identity_and_the_third_association_its_history() {
     let cap = scenarios::seed_winpe();
-    let path = tshark().capture("seed-winpe-tree.pcapng", &cap.bytes());
+    let tshark = tshark_with_plugin();
+    let path = tshark.capture("seed-winpe-tree.pcapng", &cap.bytes());
     let q = |frame: &str, field: &str| -> String {
         let filter = format!("frame.number == {}", cap.frame(frame));
-        tshark().fields(&path, false, &filter, &[field]).concat()
+        tshark.fields(&path, false, &filter, &[field]).concat()
     };
     assert_eq!(q("a1_qi_managed", "dcomauth.identity"), "REDMOND\\jiangyue");
     assert_eq!(q("a1_qi_managed", "dcomauth.baseline"), "\\administrator");
@@ -195,10 +198,14 @@ fn every_authenticated_pdu_shows_its_identity_and_the_third_association_its_hist
 #[test]
 fn the_winpe_summary_lists_three_associations_with_identities_changes_faults_and_endings() {
     let cap = scenarios::seed_winpe();
-    let path = tshark().capture("seed-winpe-summary.pcapng", &cap.bytes());
+    let tshark = tshark_with_plugin();
+    let path = tshark.capture("seed-winpe-summary.pcapng", &cap.bytes());
     let p = path.to_string_lossy();
-    let one = tshark().run(&["-r", &p, "-q", "-z", "dcomauth,summary", "-z", "dcomauth,table"]);
-    let two = tshark().run(&["-r", &p, "-2", "-q", "-z", "dcomauth,summary", "-z", "dcomauth,table"]);
+    let [one, two] = [false, true].map(|two_pass| {
+        let mut args = vec!["-r", &p, "-q", "-z", "dcomauth,summary", "-z", "dcomauth,table"];
+        args.extend(harness::passes(two_pass));
+        tshark.run(&args)
+    });
     assert_eq!(one, two);
     for needle in [
         "Association 1: TCP stream 0, client 10.0.0.10:59916 -> server 10.0.0.20:49157".to_owned(),
@@ -213,9 +220,7 @@ fn the_winpe_summary_lists_three_associations_with_identities_changes_faults_and
     ] {
         assert!(one.contains(&needle), "summary lacks {needle:?}:\n{one}");
     }
-    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/seed-winpe.summary.txt");
-    if std::env::var_os("DCOMAUTH_BLESS").is_some() {
-        std::fs::write(&golden, &one).expect("write golden");
-    }
-    assert_eq!(one, std::fs::read_to_string(&golden).unwrap_or_default(), "differs from {}", golden.display());
+    let mut pinned = Pinned::from_env(BLESS);
+    pinned.text(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/seed-winpe.summary.txt"), &one);
+    pinned.finish();
 }
