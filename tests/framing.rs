@@ -1,36 +1,35 @@
 //! Our framing agrees with Wireshark's: in every TCP stream the plugin tracks, each frame carries
 //! the same DCE/RPC PDUs (packet type, call_id) that Wireshark's own DCE/RPC dissector found in it.
-mod common;
 mod harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::scenarios;
-use harness::{reference_captures, tshark};
+use capgen::scenarios;
+use harness::{plain_tshark, reference_captures, tshark_with_plugin, Tshark};
 
 /// (frame, stream) → sorted (ptype, call_id) of the PDUs one run shows.
 type Pdus = BTreeMap<(u32, u32), Vec<(String, String)>>;
 
 /// Frames Wireshark's TCP analysis marks as out-of-order segments.
-fn out_of_order(capture: &Path) -> BTreeSet<u32> {
+fn out_of_order(plain: &Tshark, capture: &Path) -> BTreeSet<u32> {
     let path = capture.to_string_lossy();
     let args = ["-r", &path, "-n", "-Y", "tcp.analysis.out_of_order", "-T", "fields", "-e", "frame.number"];
-    tshark().run_truncated_ok(&args).lines().filter_map(|l| l.trim().parse().ok()).collect()
+    plain.run_truncated_ok(&args).lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
-fn pdus(capture: &Path, plugin: bool) -> Pdus {
+fn pdus(tshark: &Tshark, capture: &Path) -> Pdus {
     let path = capture.to_string_lossy();
-    let (ptype, call_id) =
-        if plugin { ("dcomauth.ptype", "dcomauth.call_id") } else { ("dcerpc.pkt_type", "dcerpc.cn_call_id") };
+    let (ptype, call_id) = if tshark.with_plugin() {
+        ("dcomauth.ptype", "dcomauth.call_id")
+    } else {
+        ("dcerpc.pkt_type", "dcerpc.cn_call_id")
+    };
     let mut args = vec!["-r", &path, "-n", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"];
-    if !plugin {
-        args.extend(["--disable-protocol", "dcomauth"]);
-    }
     args.extend(["-e", "frame.number", "-e", "tcp.stream", "-e", ptype, "-e", call_id]);
     let mut out = Pdus::new();
-    for line in tshark().run_truncated_ok(&args).lines() {
+    for line in tshark.run_truncated_ok(&args).lines() {
         let cols: Vec<&str> = line.split('\t').collect();
         let [frame, stream, types, calls] = cols[..] else { continue };
         if types.is_empty() {
@@ -51,10 +50,10 @@ fn pdus(capture: &Path, plugin: bool) -> Pdus {
 /// (from the first frame it shows in each: PDUs before a stream authenticates carry no view).
 /// One deliberate difference: a late segment filling a hole (Wireshark's "out-of-order") holds
 /// whole PDUs the server answered; Wireshark does not dissect it in one pass, we read it.
-fn differences(capture: &Path) -> Vec<String> {
-    let ours = pdus(capture, true);
-    let theirs = pdus(capture, false);
-    let late = out_of_order(capture);
+fn differences(with_plugin: &Tshark, plain: &Tshark, capture: &Path) -> Vec<String> {
+    let ours = pdus(with_plugin, capture);
+    let theirs = pdus(plain, capture);
+    let late = out_of_order(plain, capture);
     let mut first: BTreeMap<u32, u32> = BTreeMap::new();
     for (frame, stream) in ours.keys() {
         first.entry(*stream).or_insert(*frame);
@@ -85,15 +84,13 @@ fn files_in(dir: &Path, ext: &[&str]) -> Vec<PathBuf> {
 
 #[test]
 fn framing_matches_wireshark_on_every_generated_scenario() {
-    let mut all = scenarios::all();
-    all.push(("split-header", scenarios::split_header));
-    all.push(("percent-in-user-name", scenarios::percent_in_user_name));
+    let (ours, plain) = (tshark_with_plugin(), plain_tshark());
     let mut diffs = Vec::new();
     let mut pdu_frames = 0;
-    for (name, build) in all {
-        let path = tshark().capture(&format!("framing-{name}.pcapng"), &build().bytes());
-        pdu_frames += pdus(&path, true).len();
-        diffs.extend(differences(&path));
+    for (name, build) in scenarios::all() {
+        let path = ours.capture(&format!("framing-{name}.pcapng"), &build().bytes());
+        pdu_frames += pdus(&ours, &path).len();
+        diffs.extend(differences(&ours, &plain, &path));
     }
     assert!(pdu_frames > 300, "the scenarios show only {pdu_frames} frames with PDUs");
     assert!(diffs.is_empty(), "framing differs from Wireshark's:\n{}", diffs.join("\n"));
@@ -104,11 +101,12 @@ fn framing_matches_wireshark_on_every_reference_and_live_capture() {
     let live = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/live/captures");
     let mut files = files_in(&reference_captures(), &["pcap", "pcapng", "cap"]);
     files.extend(files_in(&live, &["pcapng"]));
+    let (ours, plain) = (tshark_with_plugin(), plain_tshark());
     let mut diffs = Vec::new();
     let mut pdu_frames = 0;
     for file in &files {
-        pdu_frames += pdus(file, true).len();
-        diffs.extend(differences(file));
+        pdu_frames += pdus(&ours, file).len();
+        diffs.extend(differences(&ours, &plain, file));
     }
     assert!(files.len() > 30 && pdu_frames > 500, "{} files, {pdu_frames} frames with PDUs", files.len());
     assert!(diffs.is_empty(), "framing differs from Wireshark's:\n{}", diffs.join("\n"));

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use harness::tshark;
+use harness::{tshark_with_plugin, Tshark};
 
 /// The expert infos the plugin's rules define (README + issue 9), with their severities.
 const NAMES: [&str; 6] = [
@@ -85,13 +85,13 @@ fn json_value(line: &str, key: &str) -> Option<String> {
 
 /// What the plugin shows on `capture`: every `dcomauth.identity` and every expert entry of ours,
 /// read from `tshark -T json` (an expert item is an object holding its name, message, severity).
-fn observed(capture: &Path, two_pass: bool) -> Output {
+fn observed(tshark: &Tshark, capture: &Path, two_pass: bool) -> Output {
     let path = capture.to_string_lossy();
     let mut args = vec!["-r", &*path, "-T", "json"];
     if two_pass {
         args.push("-2");
     }
-    let json = tshark().run(&args);
+    let json = tshark.run(&args);
     let mut out = Output::default();
     let mut frame = 0u32;
     let mut pending: Option<String> = None;
@@ -117,10 +117,10 @@ fn observed(capture: &Path, two_pass: bool) -> Output {
     out
 }
 
-fn capture(scenario: &str) -> PathBuf {
+fn capture(tshark: &Tshark, scenario: &str) -> PathBuf {
     let src = live().join("captures").join(format!("{scenario}.pcapng"));
     let bytes = fs::read(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
-    tshark().capture(&format!("live-{scenario}.pcapng"), &bytes)
+    tshark.capture(&format!("live-{scenario}.pcapng"), &bytes)
 }
 
 fn show(entries: &BTreeSet<Entry>) -> String {
@@ -178,11 +178,12 @@ fn expected_tables_are_derived_from_the_client_logs() {
 fn the_plugin_matches_the_client_logs_on_every_live_capture() {
     let mut report = String::from("scenario | expected entries | observed entries | PDU identities\n");
     let mut failures = Vec::new();
+    let tshark = tshark_with_plugin();
     for s in scenarios() {
         let want = expected(&s);
-        let cap = capture(&s);
-        let got = observed(&cap, false);
-        let got2 = observed(&cap, true);
+        let cap = capture(&tshark, &s);
+        let got = observed(&tshark, &cap, false);
+        let got2 = observed(&tshark, &cap, true);
         let mut pdu_diff = Vec::new();
         let frames: BTreeSet<u32> = want.pdus.keys().chain(got.pdus.keys()).copied().collect();
         for f in frames {

@@ -2,11 +2,11 @@
 //! and nothing in it names a symbol libwireshark lacks.
 mod harness;
 
-use harness::tshark;
+use harness::tshark_with_plugin;
 
 #[test]
 fn tshark_lists_the_plugin_with_our_version() {
-    let plugins = tshark().run(&["-G", "plugins"]);
+    let plugins = tshark_with_plugin().run(&["-G", "plugins"]);
     let line = plugins.lines().find(|l| l.starts_with("libdcomauth.so")).expect("libdcomauth.so listed");
     let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
     assert_eq!(cols.get(1), Some(&env!("CARGO_PKG_VERSION")), "{line}");
@@ -15,7 +15,7 @@ fn tshark_lists_the_plugin_with_our_version() {
 
 #[test]
 fn tshark_knows_the_protocol_and_its_filter_name() {
-    let protocols = tshark().run(&["-G", "protocols"]);
+    let protocols = tshark_with_plugin().run(&["-G", "protocols"]);
     assert!(
         protocols
             .lines()
@@ -26,7 +26,7 @@ fn tshark_knows_the_protocol_and_its_filter_name() {
 
 #[test]
 fn the_fields_and_expert_infos_users_type_are_registered() {
-    let fields = tshark().run(&["-G", "fields"]);
+    let fields = tshark_with_plugin().run(&["-G", "fields"]);
     for name in ["dcomauth.identity", "dcomauth.baseline", "dcomauth.interface", "dcomauth.auth_context_id"] {
         assert!(fields.lines().any(|l| l.split('\t').nth(2) == Some(name)), "{name} not in -G fields");
     }
@@ -42,9 +42,10 @@ fn the_fields_and_expert_infos_users_type_are_registered() {
 #[test]
 fn display_filters_on_our_names_are_accepted() {
     let capture = harness::reference_captures().join("zeek_dce_rpc_ntlm.pcapng");
+    let tshark = tshark_with_plugin();
     for filter in ["dcomauth", "dcomauth.identity_change", "dcomauth.fault_after_change", "dcomauth.abort_after_change"]
     {
-        let out = tshark().output(&["-r", &capture.to_string_lossy(), "-Y", filter]);
+        let out = tshark.output(&["-r", &capture.to_string_lossy(), "-Y", filter]);
         assert!(out.status.success(), "{filter}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }

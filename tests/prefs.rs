@@ -3,21 +3,21 @@ mod harness;
 
 use std::path::{Path, PathBuf};
 
-use harness::tshark;
+use harness::{tshark_with_plugin, Tshark};
 
 fn capture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
 /// Our expert messages in `capture` with extra tshark options.
-fn entries(capture: &Path, opts: &[&str]) -> Vec<String> {
+fn entries(tshark: &Tshark, capture: &Path, opts: &[&str]) -> Vec<String> {
     let path = capture.to_string_lossy();
     let mut args =
         vec!["-r", &path, "-Y", "dcomauth", "-T", "fields", "-E", "aggregator=|", "-e", "_ws.expert.message"];
     for o in opts {
         args.extend(["-o", o]);
     }
-    let text = tshark().run(&args);
+    let text = tshark.run(&args);
     let mut names: Vec<String> =
         text.lines().flat_map(|l| l.split('|')).filter(|m| !m.is_empty()).map(str::to_owned).collect();
     // TCP's own entries on the same frames.
@@ -27,7 +27,7 @@ fn entries(capture: &Path, opts: &[&str]) -> Vec<String> {
 
 #[test]
 fn tshark_lists_the_preferences_with_their_defaults() {
-    let prefs = tshark().run(&["-G", "defaultprefs"]);
+    let prefs = tshark_with_plugin().run(&["-G", "defaultprefs"]);
     for line in [
         "#dcomauth.compare: Account (case, UPN and DNS domain folded)",
         "#dcomauth.abort_window_ms: 5000",
@@ -42,9 +42,10 @@ fn tshark_lists_the_preferences_with_their_defaults() {
 
 #[test]
 fn the_abort_window_decides_whether_a_close_is_blamed_on_the_change() {
+    let tshark = tshark_with_plugin();
     let winpe = capture("tests/captures/seed-winpe.pcapng");
     let blamed = |opts: &[&str]| {
-        entries(&winpe, opts)
+        entries(&tshark, &winpe, opts)
             .iter()
             .filter(|m| m.starts_with("Server closed the association"))
             .cloned()
@@ -60,10 +61,11 @@ fn the_abort_window_decides_whether_a_close_is_blamed_on_the_change() {
 
 #[test]
 fn the_comparison_rule_is_a_preference() {
+    let tshark = tshark_with_plugin();
     let empty_domain = capture("tests/live/captures/same_user_empty_domain.pcapng");
-    let account = entries(&empty_domain, &[]);
+    let account = entries(&tshark, &empty_domain, &[]);
     assert!(account.iter().any(|m| m.starts_with("Possible identity change")), "{account:?}");
-    assert!(entries(&empty_domain, &["dcomauth.compare:user"]).is_empty());
-    let exact = entries(&empty_domain, &["dcomauth.compare:exact"]);
+    assert!(entries(&tshark, &empty_domain, &["dcomauth.compare:user"]).is_empty());
+    let exact = entries(&tshark, &empty_domain, &["dcomauth.compare:exact"]);
     assert!(exact.iter().any(|m| m.starts_with("Identity changed inside the association")), "{exact:?}");
 }

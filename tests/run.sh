@@ -9,7 +9,19 @@ if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 
   rustup component add rustfmt clippy
 fi
 
+# A rewrite mode left set would rewrite committed files (and fail on purpose); never in a full run.
+unset DCOMAUTH_BLESS DCOMAUTH_REGENERATE
+
 cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 # One build serves the unit tests and the integration tests (they load target/debug/libdcomauth.so).
 cargo test --locked --workspace
+
+# A test that rewrote a committed golden file or capture must fail the run, even if it passed.
+git diff --exit-code -- tests/golden tests/captures
+untracked=$(git ls-files --others --exclude-standard -- tests/golden tests/captures)
+if [ -n "$untracked" ]; then
+  echo "tests wrote files that are not committed:" >&2
+  echo "$untracked" >&2
+  exit 1
+fi

@@ -1,12 +1,12 @@
 //! The case study as the user meets it: the WinPE capture gets the identity changes, the faults
 //! they caused and the server aborts; the full OS the changes and faults but no abort; the
 //! hotfixed client nothing. Exact entries, in one pass and with `-2`.
-mod common;
 mod harness;
 
-use common::net::Capture;
-use common::scenarios;
-use harness::{tshark, Entry};
+use capgen::net::Capture;
+use capgen::scenarios;
+use harness::pinned::{Pinned, BLESS};
+use harness::{tshark_with_plugin, Entry};
 
 const WARN_SECURITY: &str = "Warning/Security";
 const NOTE_SECURITY: &str = "Note/Security";
@@ -56,22 +56,22 @@ fn abort(cap: &Capture, at: &str, changed: &str, last_fault: &str) -> (&'static 
 
 /// Runs tshark in one pass and with `-2` and checks both give exactly `expected` (by name, then frame).
 fn assert_entries(name: &str, cap: &Capture, mut expected: Vec<(&'static str, Entry)>) {
-    let path = tshark().capture(name, &cap.bytes());
+    let tshark = tshark_with_plugin();
+    let path = tshark.capture(name, &cap.bytes());
     expected.sort_by_key(|(n, e)| (harness::EXPERT_NAMES.iter().position(|x| x == n), e.frame));
     for two_pass in [false, true] {
-        let got = tshark().entries(&path, two_pass);
+        let got = tshark.entries(&path, two_pass);
         assert_eq!(got, expected, "{name}, two_pass={two_pass}");
     }
 }
 
-#[test]
-fn winpe_gets_changes_faults_and_server_aborts() {
-    let cap = scenarios::seed_winpe();
-    let expected = vec![
-        change(&cap, "a1_change", 79232, "IRemUnknown2", "a1_auth"),
-        change(&cap, "a2_change", 79234, "IWbemFetchSmartEnum", "a2_auth"),
+/// WinPE: both changes, the four faults they caused, both server aborts, the IManagedObject QI.
+fn winpe_expected(cap: &Capture) -> Vec<(&'static str, Entry)> {
+    vec![
+        change(cap, "a1_change", 79232, "IRemUnknown2", "a1_auth"),
+        change(cap, "a2_change", 79234, "IWbemFetchSmartEnum", "a2_auth"),
         fault(
-            &cap,
+            cap,
             "a1_fault_721",
             "nca_s_fault_sec_pkg_error (0x00000721)",
             0x8007_0721,
@@ -79,7 +79,7 @@ fn winpe_gets_changes_faults_and_server_aborts() {
             "a1_qi_managed",
         ),
         fault(
-            &cap,
+            cap,
             "a1_fault_5",
             "nca_s_fault_access_denied (0x00000005)",
             0x8007_0005,
@@ -87,7 +87,7 @@ fn winpe_gets_changes_faults_and_server_aborts() {
             "a1_qi_pci",
         ),
         fault(
-            &cap,
+            cap,
             "a2_fault_721",
             "nca_s_fault_sec_pkg_error (0x00000721)",
             0x8007_0721,
@@ -95,28 +95,41 @@ fn winpe_gets_changes_faults_and_server_aborts() {
             "a2_getsmartenum",
         ),
         fault(
-            &cap,
+            cap,
             "a2_fault_5",
             "nca_s_fault_access_denied (0x00000005)",
             0x8007_0005,
             "IWbemFetchSmartEnum::GetSmartEnum",
             "a2_getsmartenum2",
         ),
-        abort(&cap, "a1_server_fin", "a1_change", "a1_fault_5"),
-        abort(&cap, "a2_server_fin", "a2_change", "a2_fault_5"),
-        managed_qi(&cap, "a1_qi_managed"),
-    ];
-    assert_entries("seed-winpe.pcapng", &cap, expected);
+        abort(cap, "a1_server_fin", "a1_change", "a1_fault_5"),
+        abort(cap, "a2_server_fin", "a2_change", "a2_fault_5"),
+        managed_qi(cap, "a1_qi_managed"),
+    ]
 }
 
 #[test]
-fn full_os_gets_changes_and_faults_but_no_abort() {
-    let cap = scenarios::seed_fullos();
-    let expected = vec![
-        change(&cap, "change1", 79232, "IRemUnknown2", "auth"),
-        change(&cap, "change2", 79233, "IWbemFetchSmartEnum", "auth"),
+fn winpe_gets_changes_faults_and_server_aborts() {
+    let cap = scenarios::seed_winpe();
+    assert_entries("seed-winpe.pcapng", &cap, winpe_expected(&cap));
+}
+
+/// At auth level CONNECT (what Windows DCOM uses) calls carry no sec_trailer: the same entries,
+/// and ctx 0 keeps running as the administrator after the change.
+#[test]
+fn winpe_at_connect_level_gets_the_same_entries_and_ctx_0_stays_the_administrator() {
+    let cap = scenarios::seed_winpe_connect();
+    assert_entries("seed-winpe-connect.pcapng", &cap, winpe_expected(&cap));
+    assert_ctx0_is_administrator_after("seed-winpe-connect-ctx0.pcapng", &cap, "a2_change", 1);
+}
+
+/// Full OS: the same changes and faults, no abort.
+fn fullos_expected(cap: &Capture) -> Vec<(&'static str, Entry)> {
+    vec![
+        change(cap, "change1", 79232, "IRemUnknown2", "auth"),
+        change(cap, "change2", 79233, "IWbemFetchSmartEnum", "auth"),
         fault(
-            &cap,
+            cap,
             "fault1_721",
             "nca_s_fault_sec_pkg_error (0x00000721)",
             0x8007_0721,
@@ -124,7 +137,7 @@ fn full_os_gets_changes_and_faults_but_no_abort() {
             "qi_managed",
         ),
         fault(
-            &cap,
+            cap,
             "fault1_5",
             "nca_s_fault_access_denied (0x00000005)",
             0x8007_0005,
@@ -132,7 +145,7 @@ fn full_os_gets_changes_and_faults_but_no_abort() {
             "p1_qi_pci",
         ),
         fault(
-            &cap,
+            cap,
             "fault2_721",
             "nca_s_fault_sec_pkg_error (0x00000721)",
             0x8007_0721,
@@ -140,16 +153,43 @@ fn full_os_gets_changes_and_faults_but_no_abort() {
             "p2_getsmartenum",
         ),
         fault(
-            &cap,
+            cap,
             "fault2_5",
             "nca_s_fault_access_denied (0x00000005)",
             0x8007_0005,
             "IWbemFetchSmartEnum::GetSmartEnum",
             "p2_getsmartenum2",
         ),
-        managed_qi(&cap, "qi_managed"),
-    ];
-    assert_entries("seed-fullos.pcapng", &cap, expected);
+        managed_qi(cap, "qi_managed"),
+    ]
+}
+
+#[test]
+fn full_os_gets_changes_and_faults_but_no_abort() {
+    let cap = scenarios::seed_fullos();
+    assert_entries("seed-fullos.pcapng", &cap, fullos_expected(&cap));
+}
+
+#[test]
+fn full_os_at_connect_level_gets_the_same_entries_and_ctx_0_stays_the_administrator() {
+    let cap = scenarios::seed_fullos_connect();
+    assert_entries("seed-fullos-connect.pcapng", &cap, fullos_expected(&cap));
+    assert_ctx0_is_administrator_after("seed-fullos-connect-ctx0.pcapng", &cap, "change2", 0);
+}
+
+/// Every PDU on presentation context 0 of `stream` after the change at `mark` runs as
+/// `\administrator` (one pass and `-2`): the server ran those calls under the baseline.
+fn assert_ctx0_is_administrator_after(name: &str, cap: &Capture, mark: &str, stream: u32) {
+    let tshark = tshark_with_plugin();
+    let path = tshark.capture(name, &cap.bytes());
+    let filter = format!("tcp.stream == {stream} && frame.number > {} && dcomauth.ctx_id == 0", cap.frame(mark));
+    for two_pass in [false, true] {
+        let rows = tshark.fields(&path, two_pass, &filter, &["dcomauth.identity", "dcomauth.auth_context_id"]);
+        assert!(rows.len() >= 2, "{name}: only {} ctx 0 PDUs after the change", rows.len());
+        for row in &rows {
+            assert_eq!(row, "\\administrator\t0", "{name}, two_pass={two_pass}: {rows:?}");
+        }
+    }
 }
 
 #[test]
@@ -160,9 +200,10 @@ fn hotfixed_client_gets_nothing() {
 #[test]
 fn the_changed_frames_list_the_wrong_identity() {
     let cap = scenarios::seed_winpe();
-    let path = tshark().capture("seed-winpe-ids.pcapng", &cap.bytes());
+    let tshark = tshark_with_plugin();
+    let path = tshark.capture("seed-winpe-ids.pcapng", &cap.bytes());
     for two_pass in [false, true] {
-        let rows = tshark().fields(&path, two_pass, "dcomauth.identity_change", &["frame.number", "dcomauth.identity"]);
+        let rows = tshark.fields(&path, two_pass, "dcomauth.identity_change", &["frame.number", "dcomauth.identity"]);
         let expected = vec![
             format!("{}\tREDMOND\\jiangyue", cap.frame("a1_change")),
             format!("{}\tREDMOND\\jiangyue", cap.frame("a2_change")),
@@ -174,10 +215,11 @@ fn the_changed_frames_list_the_wrong_identity() {
 #[test]
 fn every_authenticated_pdu_shows_its_identity_and_the_third_association_its_history() {
     let cap = scenarios::seed_winpe();
-    let path = tshark().capture("seed-winpe-tree.pcapng", &cap.bytes());
+    let tshark = tshark_with_plugin();
+    let path = tshark.capture("seed-winpe-tree.pcapng", &cap.bytes());
     let q = |frame: &str, field: &str| -> String {
         let filter = format!("frame.number == {}", cap.frame(frame));
-        tshark().fields(&path, false, &filter, &[field]).concat()
+        tshark.fields(&path, false, &filter, &[field]).concat()
     };
     assert_eq!(q("a1_qi_managed", "dcomauth.identity"), "REDMOND\\jiangyue");
     assert_eq!(q("a1_qi_managed", "dcomauth.baseline"), "\\administrator");
@@ -195,10 +237,14 @@ fn every_authenticated_pdu_shows_its_identity_and_the_third_association_its_hist
 #[test]
 fn the_winpe_summary_lists_three_associations_with_identities_changes_faults_and_endings() {
     let cap = scenarios::seed_winpe();
-    let path = tshark().capture("seed-winpe-summary.pcapng", &cap.bytes());
+    let tshark = tshark_with_plugin();
+    let path = tshark.capture("seed-winpe-summary.pcapng", &cap.bytes());
     let p = path.to_string_lossy();
-    let one = tshark().run(&["-r", &p, "-q", "-z", "dcomauth,summary", "-z", "dcomauth,table"]);
-    let two = tshark().run(&["-r", &p, "-2", "-q", "-z", "dcomauth,summary", "-z", "dcomauth,table"]);
+    let [one, two] = [false, true].map(|two_pass| {
+        let mut args = vec!["-r", &p, "-q", "-z", "dcomauth,summary", "-z", "dcomauth,table"];
+        args.extend(harness::passes(two_pass));
+        tshark.run(&args)
+    });
     assert_eq!(one, two);
     for needle in [
         "Association 1: TCP stream 0, client 10.0.0.10:59916 -> server 10.0.0.20:49157".to_owned(),
@@ -213,9 +259,7 @@ fn the_winpe_summary_lists_three_associations_with_identities_changes_faults_and
     ] {
         assert!(one.contains(&needle), "summary lacks {needle:?}:\n{one}");
     }
-    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/seed-winpe.summary.txt");
-    if std::env::var_os("DCOMAUTH_BLESS").is_some() {
-        std::fs::write(&golden, &one).expect("write golden");
-    }
-    assert_eq!(one, std::fs::read_to_string(&golden).unwrap_or_default(), "differs from {}", golden.display());
+    let mut pinned = Pinned::from_env(BLESS);
+    pinned.text(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/seed-winpe.summary.txt"), &one);
+    pinned.finish();
 }

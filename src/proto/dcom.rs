@@ -227,9 +227,7 @@ mod tests {
     use super::*;
     use crate::names::interfaces::IID_IUNKNOWN;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
-    }
+    use capgen::hex;
 
     fn put_u16(b: &mut Vec<u8>, order: ByteOrder, v: u16) {
         b.extend_from_slice(&match order {

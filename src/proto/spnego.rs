@@ -239,11 +239,9 @@ fn neg_token_resp(fields: &[u8], depth: usize) -> Result<Inner<'_>, Error> {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
-    }
+    use capgen::hex;
 
-    use crate::testutil::der;
+    use capgen::spnego::der;
 
     fn oid(contents: &[u8]) -> Vec<u8> {
         der(TAG_OID, contents)

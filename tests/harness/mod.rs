@@ -1,17 +1,71 @@
-//! Runs the real tshark with the freshly built plugin and nothing else from the system's plugin
-//! folders. As root Wireshark ignores WIRESHARK_PLUGIN_DIR, so tshark then runs as `nobody`.
+//! What the integration tests share: two tshark runners, told apart by name, and the files they
+//! read and write.
+//!
+//! - [`plain_tshark`]: Wireshark's own dissectors only (dcomauth disabled even when installed).
+//!   It proves what a generated capture means, independently of the plugin.
+//! - [`tshark_with_plugin`]: the plugin cargo just built, and no other plugin of the system's
+//!   folders. As root Wireshark ignores WIRESHARK_PLUGIN_DIR, so this tshark then runs as `nobody`.
+//!
+//! Each runner owns a fresh temporary folder (removed when the runner is dropped) that is its
+//! HOME, XDG_CONFIG_HOME and WIRESHARK_CONFIG_DIR, so no preference or profile of the machine's
+//! users changes what a test sees, and where the test's captures are written.
 #![allow(dead_code)]
+
+pub mod pinned;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-pub struct Tshark {
-    plugin_dir: PathBuf,
-    home: PathBuf,
-    scratch: PathBuf,
+/// Expert-info severities as `_ws.expert.severity` stores them.
+pub const SEVERITY_CHAT: u32 = 0x0020_0000;
+pub const SEVERITY_NOTE: u32 = 0x0040_0000;
+pub const SEVERITY_WARN: u32 = 0x0060_0000;
+pub const SEVERITY_ERROR: u32 = 0x0080_0000;
+
+/// A folder in the temp dir, removed with everything in it when dropped (also when the test
+/// panics: a generated capture can always be built again from its scenario).
+pub struct TempDir {
+    pub path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("dcomauth-{label}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+        TempDir { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+}
+
+/// Creates `path` (and its parents below `root`) open to every user, for a tshark run as `nobody`.
+fn shared_dir(root: &Path, path: &Path) {
+    fs::create_dir_all(path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+    let mut d = Some(path);
+    while let Some(p) = d.filter(|p| p.starts_with(root)) {
+        set_mode(p, 0o777);
+        d = p.parent();
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// The cdylib cargo built for this test run: `cargo test` leaves it in target/<profile>/deps (next
@@ -23,43 +77,88 @@ pub fn built_plugin() -> PathBuf {
     candidates.into_iter().find(|p| p.exists()).expect("libdcomauth.so not built next to the tests")
 }
 
-fn world_readable(path: &Path, mode: u32) {
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+/// One tshark configuration with its private folder.
+pub struct Tshark {
+    dir: TempDir,
+    /// WIRESHARK_PLUGIN_DIR holding only our plugin; None for plain tshark.
+    plugin_dir: Option<PathBuf>,
+    home: PathBuf,
+    config: PathBuf,
+    captures: PathBuf,
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+/// tshark with Wireshark's own dissectors only: dcomauth is disabled even if it is installed,
+/// and no plugin folder of ours is offered.
+pub fn plain_tshark() -> Tshark {
+    Tshark::new("plain", false)
 }
 
-pub fn tshark() -> &'static Tshark {
-    static T: OnceLock<Tshark> = OnceLock::new();
-    T.get_or_init(|| {
-        let root = std::env::temp_dir().join(format!("dcomauth-it-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
-        let epan = root.join("plugins").join(env!("DCOMAUTH_WIRESHARK_VERSION")).join("epan");
-        let home = root.join("home");
-        let scratch = root.join("captures");
-        for d in [&epan, &home, &scratch] {
-            fs::create_dir_all(d).expect("mkdir");
-        }
-        fs::copy(built_plugin(), epan.join("libdcomauth.so")).expect("copy plugin");
-        for d in [
-            root.clone(),
-            root.join("plugins"),
-            epan.parent().unwrap().to_path_buf(),
-            epan.clone(),
-            home.clone(),
-            scratch.clone(),
-        ] {
-            world_readable(&d, 0o777);
-        }
-        world_readable(&epan.join("libdcomauth.so"), 0o644);
-        Tshark { plugin_dir: root.join("plugins"), home, scratch }
-    })
+/// tshark with the freshly built dcomauth plugin and nothing else from the plugin folders.
+pub fn tshark_with_plugin() -> Tshark {
+    Tshark::new("plugin", true)
 }
 
 impl Tshark {
+    fn new(label: &str, with_plugin: bool) -> Tshark {
+        let dir = TempDir::new(label);
+        let root = dir.path.clone();
+        let (home, config, captures) = (root.join("home"), root.join("config"), root.join("captures"));
+        for d in [&home, &config.join("wireshark"), &captures] {
+            shared_dir(&root, d);
+        }
+        let plugin_dir = with_plugin.then(|| {
+            let plugins = root.join("plugins");
+            let epan = plugins.join(env!("DCOMAUTH_WIRESHARK_VERSION")).join("epan");
+            shared_dir(&root, &epan);
+            let so = epan.join("libdcomauth.so");
+            fs::copy(built_plugin(), &so).expect("copy plugin");
+            set_mode(&so, 0o644);
+            plugins
+        });
+        Tshark { dir, plugin_dir, home, config, captures }
+    }
+
+    pub fn with_plugin(&self) -> bool {
+        self.plugin_dir.is_some()
+    }
+
+    /// Writes a capture into this tshark's folder, readable by it; returns its path.
+    pub fn capture(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.captures.join(name);
+        fs::write(&path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        set_mode(&path, 0o644);
+        path
+    }
+
+    /// Runs tshark with `args` (after this configuration's own) and returns what it did.
+    pub fn output(&self, args: &[&str]) -> Output {
+        let mut cmd = match &self.plugin_dir {
+            Some(plugins) if is_root() => {
+                let mut c = Command::new("setpriv");
+                c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "tshark"]);
+                c.env("WIRESHARK_PLUGIN_DIR", plugins);
+                c
+            }
+            Some(plugins) => {
+                let mut c = Command::new("tshark");
+                c.env("WIRESHARK_PLUGIN_DIR", plugins);
+                c
+            }
+            None => {
+                let mut c = Command::new("tshark");
+                // Even if dcomauth is installed, these runs are about Wireshark's own dissectors.
+                c.args(["--disable-protocol", "dcomauth", "-n"]).env_remove("WIRESHARK_PLUGIN_DIR");
+                c
+            }
+        };
+        cmd.args(args)
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", &self.config)
+            .env("WIRESHARK_CONFIG_DIR", self.config.join("wireshark"))
+            .env("LC_ALL", "C.UTF-8");
+        cmd.output().expect("tshark must be installed")
+    }
+
     /// Runs tshark with `args`; returns stdout, panicking with stderr on failure.
     pub fn run(&self, args: &[&str]) -> String {
         let out = self.output(args);
@@ -69,7 +168,7 @@ impl Tshark {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        String::from_utf8(out.stdout).expect("tshark output is UTF-8")
     }
 
     /// Like `run`, but a capture that ends in the middle of a packet (tshark exits 2 after reading
@@ -82,48 +181,119 @@ impl Tshark {
             "tshark {args:?} failed: {}\n{stderr}",
             out.status
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        String::from_utf8(out.stdout).expect("tshark output is UTF-8")
     }
 
-    pub fn output(&self, args: &[&str]) -> Output {
-        let mut cmd = if is_root() {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "tshark"]);
-            c
-        } else {
-            Command::new("tshark")
-        };
-        cmd.args(args)
-            .env("WIRESHARK_PLUGIN_DIR", &self.plugin_dir)
-            .env("HOME", &self.home)
-            .env_remove("WIRESHARK_CONFIG_DIR")
-            .env("LC_ALL", "C.UTF-8");
-        cmd.output().expect("run tshark")
-    }
-
-    /// Writes a generated capture where the unprivileged tshark can read it.
-    pub fn capture(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.scratch.join(name);
-        fs::write(&path, bytes).expect("write capture");
-        world_readable(&path, 0o644);
-        path
-    }
-
-    /// `-T fields` rows for `filter`, each the listed fields joined by tabs.
-    pub fn fields(&self, capture: &Path, two_pass: bool, filter: &str, fields: &[&str]) -> Vec<String> {
+    /// `-T fields` lines of the frames of `capture` matching `filter` (all when empty): the fields
+    /// joined by tabs, every occurrence of a repeated field joined by `aggregator`. `extra` goes
+    /// before the filter: `-2`, `-o pref:value`.
+    pub fn field_lines(
+        &self,
+        capture: &Path,
+        extra: &[&str],
+        aggregator: char,
+        filter: &str,
+        fields: &[&str],
+    ) -> Vec<String> {
         let path = capture.to_string_lossy();
-        let mut args = vec!["-r", &path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"];
-        if two_pass {
-            args.push("-2");
-        }
+        let aggregator = format!("aggregator={aggregator}");
+        let mut args = vec!["-r", &path, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", &aggregator];
+        args.extend(extra);
         if !filter.is_empty() {
             args.extend(["-Y", filter]);
         }
         for f in fields {
             args.extend(["-e", f]);
         }
-        self.run(&args).lines().map(str::to_owned).collect()
+        self.run_on(capture, &args).lines().map(str::to_owned).collect()
     }
+
+    /// `run` for a generated capture; `run_truncated_ok` for a vendored reference capture, some of
+    /// which were recorded cut short.
+    pub fn run_on(&self, capture: &Path, args: &[&str]) -> String {
+        if capture.starts_with(reference_captures()) {
+            self.run_truncated_ok(args)
+        } else {
+            self.run(args)
+        }
+    }
+
+    /// `field_lines` in one pass or with `-2`, repeated values joined by `|`.
+    pub fn fields(&self, capture: &Path, two_pass: bool, filter: &str, fields: &[&str]) -> Vec<String> {
+        self.field_lines(capture, passes(two_pass), '|', filter, fields)
+    }
+
+    /// `field_lines` split into columns, with extra arguments such as `["-o", "pref:TRUE"]`.
+    pub fn rows(&self, capture: &Path, extra: &[&str], filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+        let lines = self.field_lines(capture, extra, '|', filter, fields);
+        lines.iter().map(|l| l.split('\t').map(str::to_owned).collect()).collect()
+    }
+
+    /// Frame numbers matching `filter`.
+    pub fn frames(&self, capture: &Path, filter: &str) -> Vec<u32> {
+        let rows = self.rows(capture, &[], filter, &["frame.number"]);
+        rows.iter().map(|r| r[0].parse().expect("frame number")).collect()
+    }
+
+    /// The values of one (possibly repeated) field in frame `frame`; empty when absent.
+    pub fn values(&self, capture: &Path, frame: u32, field: &str) -> Vec<String> {
+        let rows = self.rows(capture, &[], &format!("frame.number == {frame}"), &[field]);
+        match rows.first() {
+            Some(r) if !r[0].is_empty() => r[0].split('|').map(str::to_owned).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every expert item of severity warning or worse (malformed packets included) as
+    /// (frame, message), in frame order.
+    pub fn problems(&self, capture: &Path) -> Vec<(u32, String)> {
+        let filter = format!("_ws.malformed || _ws.expert.severity >= {SEVERITY_WARN:#x}");
+        let fields = ["frame.number", "_ws.expert.message", "_ws.expert.severity"];
+        let mut out = Vec::new();
+        for line in self.field_lines(capture, &[], '\u{1f}', &filter, &fields) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let frame: u32 = cols[0].parse().expect("frame number");
+            for (m, s) in cols[1].split('\u{1f}').zip(cols[2].split('\u{1f}')) {
+                let s: u32 = s.parse().unwrap_or_else(|_| panic!("frame {frame}: severity {s:?}"));
+                if s >= SEVERITY_WARN {
+                    out.push((frame, m.to_owned()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every expert entry of ours in `capture`, grouped by expert name, in frame order.
+    pub fn entries(&self, capture: &Path, two_pass: bool) -> Vec<(&'static str, Entry)> {
+        let mut out = Vec::new();
+        for name in EXPERT_NAMES {
+            let lines = self.field_lines(capture, passes(two_pass), '\u{1f}', name, &["frame.number", "_ws.expert"]);
+            for line in lines {
+                let (frame, items) = line.split_once('\t').unwrap_or((&line, ""));
+                let frame: u32 = frame.parse().expect("frame number");
+                for (class, message) in items.split('\u{1f}').filter_map(expert_item) {
+                    if is_ours(name, message) {
+                        out.push((name, Entry { frame, class: class.to_owned(), message: message.to_owned() }));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The extra arguments of a one-pass or a two-pass (`-2`) run.
+pub fn passes(two_pass: bool) -> &'static [&'static str] {
+    if two_pass {
+        &["-2"]
+    } else {
+        &[]
+    }
+}
+
+/// "Expert Info (Warning/Security): text" as ("Warning/Security", "text").
+pub fn expert_item(item: &str) -> Option<(&str, &str)> {
+    item.strip_prefix("Expert Info (")?.split_once("): ")
 }
 
 /// The reference captures vendored from public projects (origin and licence in `ORIGINS.tsv` there).
@@ -140,48 +310,15 @@ pub struct Entry {
 }
 
 /// The expert infos the plugin registers, in the order tests list them.
-pub const EXPERT_NAMES: [&str; 5] = [
+pub const EXPERT_NAMES: [&str; 7] = [
     "dcomauth.identity_change",
     "dcomauth.fault_after_change",
     "dcomauth.abort_after_change",
     "dcomauth.abort_after_fault",
     "dcomauth.managed_object_qi",
+    "dcomauth.possible_identity_change",
+    "dcomauth.pair_identity_change",
 ];
-
-impl Tshark {
-    /// Every expert entry of ours in `capture`, grouped by expert name, in frame order.
-    pub fn entries(&self, capture: &Path, two_pass: bool) -> Vec<(&'static str, Entry)> {
-        let mut out = Vec::new();
-        for name in EXPERT_NAMES {
-            for row in self.fields_sep(capture, two_pass, name, &["frame.number", "_ws.expert"]) {
-                let mut cols = row.splitn(2, '\t');
-                let frame: u32 = cols.next().and_then(|f| f.parse().ok()).expect("frame number");
-                for item in cols.next().unwrap_or_default().split('\u{1f}') {
-                    // "Expert Info (Warning/Security): text"
-                    let Some(rest) = item.strip_prefix("Expert Info (") else { continue };
-                    let Some((class, message)) = rest.split_once("): ") else { continue };
-                    if is_ours(name, message) {
-                        out.push((name, Entry { frame, class: class.to_owned(), message: message.to_owned() }));
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    fn fields_sep(&self, capture: &Path, two_pass: bool, filter: &str, fields: &[&str]) -> Vec<String> {
-        let path = capture.to_string_lossy();
-        let mut args = vec!["-r", &path, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\u{1f}"];
-        if two_pass {
-            args.push("-2");
-        }
-        args.extend(["-Y", filter]);
-        for f in fields {
-            args.extend(["-e", f]);
-        }
-        self.run(&args).lines().map(str::to_owned).collect()
-    }
-}
 
 /// Tells our messages from the other dissectors' in the same frame, per expert name.
 pub fn is_ours(name: &str, message: &str) -> bool {
@@ -191,6 +328,20 @@ pub fn is_ours(name: &str, message: &str) -> bool {
         "dcomauth.abort_after_change" => "Server closed the association (",
         "dcomauth.abort_after_fault" => "Server closed the association (",
         "dcomauth.managed_object_qi" => "RemQueryInterface for IManagedObject",
+        "dcomauth.possible_identity_change" => {
+            return [
+                "Possible identity change",
+                "Fault under possibly changed identity",
+                "Server closed the association (",
+            ]
+            .iter()
+            .any(|p| message.starts_with(p))
+        }
+        "dcomauth.pair_identity_change" => {
+            return message.starts_with("Identity differs from this client's")
+                || message.starts_with("Server closed the association (")
+                || (message.starts_with("Fault under ") && message.contains(", new on this host pair"))
+        }
         _ => return false,
     };
     let after_change = message.contains("after the identity change");

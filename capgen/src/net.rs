@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::pcapng::{PcapngWriter, LINKTYPE_ETHERNET, LINKTYPE_RAW};
+use crate::pcapng::{PcapngWriter, LINKTYPE_ETHERNET, LINKTYPE_RAW};
 
 pub const TCP_FIN: u8 = 0x01;
 pub const TCP_SYN: u8 = 0x02;

@@ -4,11 +4,11 @@
 //! context); a `Step` is what one side sends in one go; `play` sends steps and marks their frames.
 use std::collections::HashMap;
 
-use super::dcom;
-use super::net::{Capture, Dir, FlowId, FlowSpec};
-use super::ntlmssp::{self, Credentials, Server};
-use super::rpc::{auth_level, auth_type, concat, pfc, uuids, Auth, ContextItem, ContextResult, Drep, Guid, Pdu};
-use super::spnego;
+use crate::dcom;
+use crate::net::{Capture, Dir, FlowId, FlowSpec};
+use crate::ntlmssp::{self, Credentials, Server};
+use crate::rpc::{auth_level, auth_type, concat, pfc, uuids, Auth, ContextItem, ContextResult, Drep, Guid, Pdu};
+use crate::spnego;
 
 pub const CLIENT_IP: [u8; 4] = [10, 0, 0, 10];
 pub const SERVER_IP: [u8; 4] = [10, 0, 0, 20];
@@ -77,6 +77,10 @@ pub struct Assoc {
     pub cid: Guid,
     /// IPID of the remote object the IRemUnknown2 calls talk about.
     pub ipid: Guid,
+    /// auth_level of the security contexts the bind and alter_context builders negotiate:
+    /// INTEGRITY (what DCOM asks for by default) or CONNECT, where only bind, alter_context and
+    /// AUTH3 (and their answers) carry a sec_trailer and requests, responses and faults none.
+    pub level: u8,
     contexts: HashMap<u32, SecCtx>,
 }
 
@@ -90,6 +94,7 @@ impl Assoc {
             bind_flags: pfc::SUPPORT_HEADER_SIGN,
             cid: Guid::from_seed(&format!("cid/{flow}")),
             ipid: Guid::from_seed("ipid/wbem-enum"),
+            level: auth_level::INTEGRITY,
             contexts: HashMap::new(),
         }
     }
@@ -129,6 +134,15 @@ impl Assoc {
         format!("{}/{auth_ctx}", self.flow)
     }
 
+    /// The sec_trailer a request (Client) or response (Server) carries under `auth_ctx`: its
+    /// verifier, or none at all when the context is at auth level CONNECT (or NONE).
+    pub fn call_auth(&mut self, auth_ctx: u32, dir: Dir) -> Option<Auth> {
+        if self.ctx(auth_ctx).level <= auth_level::CONNECT {
+            return None;
+        }
+        Some(self.verifier(auth_ctx, dir))
+    }
+
     /// The verifier a request (Client) or response (Server) carries under `auth_ctx`.
     pub fn verifier(&mut self, auth_ctx: u32, dir: Dir) -> Auth {
         let seed = self.seed(auth_ctx);
@@ -159,7 +173,7 @@ impl Assoc {
         mech: Mech,
         token: Vec<u8>,
     ) -> Pdu {
-        self.new_context(auth_ctx, mech, auth_level::INTEGRITY);
+        self.new_context(auth_ctx, mech, self.level);
         Pdu::bind(self.drep, call_id, self.assoc_group, items)
             .add_flags(self.bind_flags)
             .with_auth(self.handshake_auth(auth_ctx, token))
@@ -175,7 +189,7 @@ impl Assoc {
         token: Vec<u8>,
     ) -> Pdu {
         if !self.contexts.contains_key(&auth_ctx) {
-            self.new_context(auth_ctx, mech, auth_level::INTEGRITY);
+            self.new_context(auth_ctx, mech, self.level);
         }
         Pdu::alter_context(self.drep, call_id, self.assoc_group, items).with_auth(self.handshake_auth(auth_ctx, token))
     }
@@ -206,7 +220,7 @@ impl Assoc {
             .with_auth(self.handshake_auth(auth_ctx, token))
     }
 
-    /// bind carrying an NTLMSSP NEGOTIATE for a new context `auth_ctx` (integrity level).
+    /// bind carrying an NTLMSSP NEGOTIATE for a new context `auth_ctx` (at the association's level).
     pub fn bind_negotiate_pdu(&mut self, call_id: u32, items: &[ContextItem], auth_ctx: u32) -> Pdu {
         self.bind_token_pdu(call_id, items, auth_ctx, Mech::Ntlmssp, ntlmssp::negotiate(ntlmssp::NEGOTIATE_FLAGS))
     }
@@ -280,20 +294,22 @@ impl Assoc {
         Guid::from_seed(&format!("ipid/{}/ctx{ctx_id}", self.flow))
     }
 
-    /// A DCOM request (object UUID = the interface's IPID), signed under `auth_ctx` when given.
+    /// A DCOM request (object UUID = the interface's IPID) made under `auth_ctx` when given:
+    /// signed, unless that context is at auth level CONNECT.
     pub fn request_pdu(&mut self, call_id: u32, ctx_id: u16, opnum: u16, stub: Vec<u8>, auth_ctx: Option<u32>) -> Pdu {
         let p = Pdu::request(self.drep, call_id, ctx_id, opnum, stub).with_object(self.object_for(ctx_id));
-        match auth_ctx {
-            Some(a) => p.with_auth(self.verifier(a, Dir::Client)),
-            None => p,
-        }
+        self.sign(p, auth_ctx, Dir::Client)
     }
 
-    /// A response, signed under `auth_ctx` when given.
+    /// A response under `auth_ctx` when given: signed, unless that context is at level CONNECT.
     pub fn response_pdu(&mut self, call_id: u32, ctx_id: u16, stub: Vec<u8>, auth_ctx: Option<u32>) -> Pdu {
         let p = Pdu::response(self.drep, call_id, ctx_id, stub);
-        match auth_ctx {
-            Some(a) => p.with_auth(self.verifier(a, Dir::Server)),
+        self.sign(p, auth_ctx, Dir::Server)
+    }
+
+    fn sign(&mut self, p: Pdu, auth_ctx: Option<u32>, dir: Dir) -> Pdu {
+        match auth_ctx.and_then(|a| self.call_auth(a, dir)) {
+            Some(auth) => p.with_auth(auth),
             None => p,
         }
     }
@@ -412,5 +428,42 @@ pub fn play_interleaved(cap: &mut Capture, scripts: &[(FlowId, &[Step], &str)]) 
                 play_step(cap, *flow, s, prefix);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::uuids;
+
+    fn assoc(level: u8) -> (Capture, Assoc) {
+        let mut cap = Capture::new();
+        let mut a = Assoc::connect(&mut cap, FlowSpec::v4([10, 0, 0, 10], 50000, [10, 0, 0, 20], 135), Drep::Little);
+        a.level = level;
+        (cap, a)
+    }
+
+    #[test]
+    fn at_connect_level_only_the_handshake_carries_a_sec_trailer() {
+        let (_, mut a) = assoc(auth_level::CONNECT);
+        let bind = a.bind_negotiate_pdu(1, &[ContextItem::ndr(0, uuids::IREMUNKNOWN2)], 5);
+        let auth3 = a.auth3_pdu(1, 5, &Credentials::new("", "administrator"));
+        assert_eq!(bind.auth.as_ref().map(|t| t.level), Some(auth_level::CONNECT));
+        assert_eq!(auth3.auth.as_ref().map(|t| (t.level, t.context_id)), Some((auth_level::CONNECT, 5)));
+        assert_eq!(a.request_pdu(2, 0, 3, vec![0; 8], Some(5)).auth, None);
+        assert_eq!(a.response_pdu(2, 0, vec![0; 8], Some(5)).auth, None);
+        assert_eq!(a.fault_pdu(2, 0, 5).auth, None);
+    }
+
+    #[test]
+    fn at_integrity_level_calls_are_signed_with_rising_sequence_numbers() {
+        let (_, mut a) = assoc(auth_level::INTEGRITY);
+        a.bind_negotiate_pdu(1, &[ContextItem::ndr(0, uuids::IREMUNKNOWN2)], 5);
+        let first = a.request_pdu(2, 0, 3, vec![0; 8], Some(5)).auth.expect("signed");
+        let second = a.request_pdu(3, 0, 3, vec![0; 8], Some(5)).auth.expect("signed");
+        assert_eq!((first.level, first.context_id), (auth_level::INTEGRITY, 5));
+        // The NTLMSSP verifier ends with its sequence number.
+        assert_eq!(first.token[12..], 0u32.to_le_bytes());
+        assert_eq!(second.token[12..], 1u32.to_le_bytes());
     }
 }

@@ -68,7 +68,7 @@ impl Guid {
 
     /// A deterministic GUID made from a seed (for IPIDs, causality ids, object ids).
     pub fn from_seed(seed: &str) -> Guid {
-        let b = super::ntlmssp::pseudo_random(seed, 16);
+        let b = crate::pseudo_random(seed, 16);
         Guid {
             d1: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
             d2: u16::from_le_bytes([b[4], b[5]]),
@@ -77,6 +77,16 @@ impl Guid {
         }
     }
 
+    /// The 16 bytes in printed (canonical, big-endian) order, as a UUID type stores them.
+    pub const fn to_bytes(&self) -> [u8; 16] {
+        let a = self.d1.to_be_bytes();
+        let b = self.d2.to_be_bytes();
+        let c = self.d3.to_be_bytes();
+        let d = self.d4;
+        [a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]
+    }
+
+    /// The wire form in `drep`: the first three fields in that byte order, the last 8 bytes as is.
     pub fn encode(&self, drep: Drep) -> [u8; 16] {
         let mut out = [0u8; 16];
         match drep {
@@ -251,6 +261,11 @@ impl Ndr {
         let d = self.drep;
         self.align(4).bytes(&g.encode(d))
     }
+    /// A p_syntax_id_t: UUID, then one u32 version with the major number in its low 16 bits and
+    /// the minor in its high 16 (C706 12.6.3.1).
+    pub fn syntax(&mut self, g: &Guid, major: u16, minor: u16) -> &mut Self {
+        self.guid(g).u32(u32::from(major) | (u32::from(minor) << 16))
+    }
     pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
         self.buf.extend_from_slice(b);
         self
@@ -379,13 +394,15 @@ pub struct Pdu {
     pub auth: Option<Auth>,
     /// alloc_hint of request/response/fault; None: the stub length (what Windows sends).
     pub alloc_hint: Option<u32>,
+    /// Auth padding (length, fill byte) instead of what Windows sends (see `bytes`).
+    pub auth_pad: Option<(u8, u8)>,
 }
 
 fn context_list(w: &mut Ndr, items: &[ContextItem]) {
     w.u8(items.len() as u8).u8(0).u16(0);
     for it in items {
         w.u16(it.id).u8(it.transfer.len() as u8).u8(0);
-        w.guid(&it.abstract_syntax).u16(it.version).u16(it.version_minor);
+        w.syntax(&it.abstract_syntax, it.version, it.version_minor);
         for (ts, v) in &it.transfer {
             w.guid(ts).u32(*v);
         }
@@ -411,8 +428,19 @@ fn ack_body(drep: Drep, assoc_group: u32, sec_addr: &str, results: &[ContextResu
 }
 
 impl Pdu {
-    fn raw(drep: Drep, ptype: u8, call_id: u32, body: Vec<u8>) -> Pdu {
-        Pdu { drep, ptype, flags: pfc::WHOLE, call_id, body: Body::Raw(body), auth: None, alloc_hint: None }
+    /// A PDU of any type whose body is already encoded (FIRST|LAST set): for bodies no other
+    /// constructor writes, e.g. a deliberately odd one in a parser test.
+    pub fn new(drep: Drep, ptype: u8, call_id: u32, body: Vec<u8>) -> Pdu {
+        Pdu {
+            drep,
+            ptype,
+            flags: pfc::WHOLE,
+            call_id,
+            body: Body::Raw(body),
+            auth: None,
+            alloc_hint: None,
+            auth_pad: None,
+        }
     }
 
     /// bind offering `items`, max_xmit/max_recv 5840.
@@ -420,7 +448,7 @@ impl Pdu {
         let mut w = Ndr::new(drep);
         w.u16(5840).u16(5840).u32(assoc_group);
         context_list(&mut w, items);
-        Self::raw(drep, ptype::BIND, call_id, w.finish())
+        Self::new(drep, ptype::BIND, call_id, w.finish())
     }
 
     /// alter_context offering `items`.
@@ -432,24 +460,24 @@ impl Pdu {
 
     /// bind_ack with the server's secondary address (e.g. "49157") and one result per item.
     pub fn bind_ack(drep: Drep, call_id: u32, assoc_group: u32, sec_addr: &str, results: &[ContextResult]) -> Pdu {
-        Self::raw(drep, ptype::BIND_ACK, call_id, ack_body(drep, assoc_group, sec_addr, results))
+        Self::new(drep, ptype::BIND_ACK, call_id, ack_body(drep, assoc_group, sec_addr, results))
     }
 
     /// alter_context_resp (empty secondary address, as Windows sends it).
     pub fn alter_context_resp(drep: Drep, call_id: u32, assoc_group: u32, results: &[ContextResult]) -> Pdu {
-        Self::raw(drep, ptype::ALTER_CONTEXT_RESP, call_id, ack_body(drep, assoc_group, "", results))
+        Self::new(drep, ptype::ALTER_CONTEXT_RESP, call_id, ack_body(drep, assoc_group, "", results))
     }
 
     /// bind_nak with `reason` and protocol version 5.0 supported.
     pub fn bind_nak(drep: Drep, call_id: u32, reason: u16) -> Pdu {
         let mut w = Ndr::new(drep);
         w.u16(reason).u8(1).u8(5).u8(0).u8(0).u16(0);
-        Self::raw(drep, ptype::BIND_NAK, call_id, w.finish())
+        Self::new(drep, ptype::BIND_NAK, call_id, w.finish())
     }
 
     /// auth3: four pad bytes, then the sec_trailer the caller attaches.
     pub fn auth3(drep: Drep, call_id: u32) -> Pdu {
-        Self::raw(drep, ptype::AUTH3, call_id, vec![0; 4])
+        Self::new(drep, ptype::AUTH3, call_id, vec![0; 4])
     }
 
     pub fn request(drep: Drep, call_id: u32, ctx_id: u16, opnum: u16, stub: Vec<u8>) -> Pdu {
@@ -461,6 +489,7 @@ impl Pdu {
             body: Body::Request { ctx_id, opnum, object: None, stub },
             auth: None,
             alloc_hint: None,
+            auth_pad: None,
         }
     }
 
@@ -484,6 +513,13 @@ impl Pdu {
 
     pub fn with_auth(mut self, auth: Auth) -> Pdu {
         self.auth = Some(auth);
+        self
+    }
+
+    /// Pads the body with `len` bytes of `fill` before the sec_trailer (and says `len` in it),
+    /// whatever Windows would have sent.
+    pub fn with_auth_pad(mut self, len: u8, fill: u8) -> Pdu {
+        self.auth_pad = Some((len, fill));
         self
     }
 
@@ -582,11 +618,12 @@ impl Pdu {
         let mut auth_len = 0usize;
         if let Some(a) = &self.auth {
             // Windows pads a call's stub to a multiple of 16 bytes; other PDUs to 4 (PDU-relative).
-            let pad = match &self.body {
-                Body::Raw(_) => (4 - (16 + body.len()) % 4) % 4,
-                _ => (16 - self.stub().len() % 16) % 16,
+            let (pad, fill) = match (&self.body, self.auth_pad) {
+                (_, Some((len, fill))) => (usize::from(len), fill),
+                (Body::Raw(_), None) => ((4 - (16 + body.len()) % 4) % 4, 0),
+                (_, None) => ((16 - self.stub().len() % 16) % 16, 0),
             };
-            body.resize(body.len() + pad, 0);
+            body.resize(body.len() + pad, fill);
             let mut t = Ndr::new(self.drep);
             t.u8(a.auth_type).u8(a.level).u8(pad as u8).u8(0).u32(a.context_id);
             body.extend_from_slice(&t.buf);
@@ -605,4 +642,53 @@ impl Pdu {
 /// Concatenates PDUs, e.g. several in one TCP segment.
 pub fn concat(pdus: &[Pdu]) -> Vec<u8> {
     pdus.iter().flat_map(|p| p.bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_prints_as_parsed_and_encodes_the_first_three_fields_in_the_drep() {
+        let g = Guid::parse("e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+        assert_eq!(g.to_string(), "e1af8308-5d1f-11c9-91a4-08002b14a0fa");
+        assert_eq!(g.to_bytes(), crate::hex("e1af83085d1f11c991a408002b14a0fa").as_slice());
+        assert_eq!(g.encode(Drep::Big), g.to_bytes());
+        assert_eq!(g.encode(Drep::Little).as_slice(), crate::hex("0883afe11f5dc91191a408002b14a0fa"));
+    }
+
+    #[test]
+    fn a_signed_call_pads_its_stub_to_16_and_counts_trailer_and_token() {
+        let token = vec![7; 16];
+        let p = Pdu::request(Drep::Little, 9, 1, 3, vec![1; 20]).with_auth(Auth::ntlmssp(5, 79232, token.clone()));
+        let b = p.bytes();
+        // header 16, request fields 8, stub 20 + pad 12, sec_trailer 8, token 16.
+        assert_eq!(b.len(), 16 + 8 + 32 + 8 + 16);
+        assert_eq!(u16::from_le_bytes([b[8], b[9]]) as usize, b.len(), "frag_length");
+        assert_eq!(u16::from_le_bytes([b[10], b[11]]), 16, "auth_length");
+        let trailer = &b[b.len() - 24..b.len() - 16];
+        assert_eq!(trailer, [10, 5, 12, 0, 0x80, 0x35, 0x01, 0x00]);
+        assert_eq!(&b[b.len() - 16..], token.as_slice());
+    }
+
+    #[test]
+    fn an_explicit_auth_pad_replaces_the_windows_one() {
+        let b = Pdu::request(Drep::Big, 1, 0, 0, vec![1, 2, 3])
+            .with_auth(Auth::ntlmssp(6, 1, vec![0; 16]))
+            .with_auth_pad(1, 0xAA)
+            .bytes();
+        assert_eq!(b.len(), 16 + 8 + 3 + 1 + 8 + 16);
+        assert_eq!(b[16 + 8 + 3], 0xAA);
+        assert_eq!(b[16 + 8 + 4 + 2], 1, "auth_pad_length");
+    }
+
+    #[test]
+    fn a_context_item_version_is_one_u32_major_low() {
+        let item = ContextItem::ndr(0, uuids::IREMUNKNOWN2).version(3, 7);
+        for (drep, v) in [(Drep::Little, [3, 0, 7, 0]), (Drep::Big, [0, 7, 0, 3])] {
+            let b = Pdu::alter_context(drep, 1, 0, std::slice::from_ref(&item)).bytes();
+            assert_eq!(b[2], ptype::ALTER_CONTEXT);
+            assert_eq!(b[16 + 12 + 4 + 16..16 + 12 + 4 + 20], v);
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! NDR stubs of the DCOM calls in the scenarios (MS-DCOM 2.2.13, 3.1.1.5.6; MS-WMI 3.1.4).
-use super::rpc::{Drep, Guid, Ndr};
+use crate::rpc::{Drep, Guid, Ndr};
 
 /// IRemUnknown(2) opnums.
 pub const OP_REM_QUERY_INTERFACE: u16 = 3;
@@ -127,7 +127,7 @@ pub fn enum_next_req(drep: Drep, cid: &Guid, timeout: u32, count: u32) -> Vec<u8
 pub fn orpc_blob_resp(drep: Drep, len: usize, seed: &str) -> Vec<u8> {
     let mut w = Ndr::new(drep);
     orpcthat(&mut w);
-    w.a32(0x0002_0000).a32(len as u32).bytes(&super::ntlmssp::pseudo_random(seed, len));
+    w.a32(0x0002_0000).a32(len as u32).bytes(&crate::pseudo_random(seed, len));
     w.a32(0);
     w.finish()
 }

@@ -7,11 +7,11 @@
 //! `fault_721` and (5) at `fault_5`, and `AbortAfterChange{Fin}` at `server_fin`.
 use std::net::Ipv6Addr;
 
-use super::dcom;
-use super::net::{Capture, Dir, FlowSpec};
-use super::ntlmssp::Credentials;
-use super::rpc::{result, status, uuids, ContextItem, ContextResult, Drep, Pdu};
-pub use super::session::*;
+use crate::dcom;
+use crate::net::{Capture, Dir, FlowId, FlowSpec};
+use crate::ntlmssp::Credentials;
+use crate::rpc::{auth_level, result, status, uuids, ContextItem, ContextResult, Drep, Pdu};
+pub use crate::session::*;
 
 /// Auth context ids of the seed scenarios (the client numbers them sequentially).
 pub const A1_ADMIN: u32 = 79231;
@@ -233,23 +233,36 @@ pub fn steady_association(a: &mut Assoc, creds: &Credentials, creds2: &Credentia
 /// associations, 2 with change, 2 with abort. Calls under \administrator (`a2_next`,
 /// `a2_qi_smartenum`) are not `changed`.
 pub fn seed_winpe() -> Capture {
+    seed_winpe_at(auth_level::INTEGRITY)
+}
+
+/// `seed_winpe` with every security context at auth level CONNECT: the bind, alter_context and
+/// AUTH3 PDUs (and bind_ack, alter_context_resp) carry their sec_trailer and tokens as before,
+/// the requests, responses and faults none (so no auth_context_id says which context a call
+/// uses). Marks as `seed_winpe`.
+pub fn seed_winpe_connect() -> Capture {
+    seed_winpe_at(auth_level::CONNECT)
+}
+
+fn seed_winpe_at(level: u8) -> Capture {
     let mut cap = Capture::new();
     let mut a1 = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
+    a1.level = level;
     let steps = association_1(&mut a1, Variant::Buggy);
     play(&mut cap, a1.flow, &steps, "a1_");
-    let fin = cap.close_by(a1.flow, Dir::Server);
-    cap.mark_frame("a1_server_fin", fin);
+    close(&mut cap, a1.flow, Dir::Server, "a1_server_fin");
 
     let mut a2 = Assoc::connect(&mut cap, client_flow(59917), Drep::Little);
+    a2.level = level;
     let mut steps = association_2_bind(&mut a2);
     steps.extend(association_2_calls(&mut a2, Variant::Buggy, 2, A2_ADMIN, A2_JIANGYUE));
     play(&mut cap, a2.flow, &steps, "a2_");
     cap.ack(a2.flow, Dir::Client);
-    let fin = cap.close_by(a2.flow, Dir::Server);
-    cap.mark_frame("a2_server_fin", fin);
+    close(&mut cap, a2.flow, Dir::Server, "a2_server_fin");
 
     cap.wait_us(1_270_000);
     let mut a3 = Assoc::connect(&mut cap, client_flow(59918), Drep::Little);
+    a3.level = level;
     let steps = association_3(&mut a3);
     play(&mut cap, a3.flow, &steps, "a3_");
     cap.wait_us(1_300);
@@ -270,31 +283,44 @@ pub fn seed_winpe() -> Capture {
 /// `ManagedObjectQi` at `qi_managed`, `FaultAfterChange` at the four faults, and no abort
 /// finding (`client_fin` is the client's orderly close).
 pub fn seed_fullos() -> Capture {
+    seed_fullos_at(auth_level::INTEGRITY)
+}
+
+/// `seed_fullos` with every security context at auth level CONNECT (sec_trailers only on bind,
+/// alter_context, AUTH3 and their answers). Marks as `seed_fullos`.
+pub fn seed_fullos_connect() -> Capture {
+    seed_fullos_at(auth_level::CONNECT)
+}
+
+fn seed_fullos_at(level: u8) -> Capture {
     let mut cap = Capture::new();
     let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
+    a.level = level;
     let steps = association_1(&mut a, Variant::Buggy);
     play(&mut cap, a.flow, &steps, "p1_");
     // The second jiangyue context gets the next auth_context_id the client hands out.
     let steps = association_2_calls(&mut a, Variant::Buggy, 3, A1_ADMIN, 79233);
     play(&mut cap, a.flow, &steps, "p2_");
     cap.ack(a.flow, Dir::Client);
-    let fin = cap.close_by(a.flow, Dir::Client);
-    cap.mark_frame("client_fin", fin);
-    for (alias, mark) in [
-        ("auth", "p1_auth"),
-        ("change1", "p1_change"),
-        ("qi_managed", "p1_qi_managed"),
-        ("fault1_721", "p1_fault_721"),
-        ("fault1_5", "p1_fault_5"),
-        ("change2", "p2_change"),
-        ("fault2_721", "p2_fault_721"),
-        ("fault2_5", "p2_fault_5"),
-    ] {
+    close(&mut cap, a.flow, Dir::Client, "client_fin");
+    for (alias, mark) in SEED_FULLOS_ALIASES {
         let f = cap.frame(mark);
         cap.mark_frame(alias, f);
     }
     cap
 }
+
+/// Short names `seed_fullos` gives to frames of its two parts: (alias, mark).
+pub const SEED_FULLOS_ALIASES: [(&str, &str); 8] = [
+    ("auth", "p1_auth"),
+    ("change1", "p1_change"),
+    ("qi_managed", "p1_qi_managed"),
+    ("fault1_721", "p1_fault_721"),
+    ("fault1_5", "p1_fault_5"),
+    ("change2", "p2_change"),
+    ("fault2_721", "p2_fault_721"),
+    ("fault2_5", "p2_fault_5"),
+];
 
 /// The hotfixed client: the same three associations, every AUTHENTICATE is `\administrator`.
 ///
@@ -311,23 +337,21 @@ pub fn seed_hotfix() -> Capture {
     let mut a1 = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
     let steps = association_1(&mut a1, Variant::Hotfix);
     play(&mut cap, a1.flow, &steps, "a1_");
-    let fin = cap.close_by(a1.flow, Dir::Client);
-    cap.mark_frame("a1_client_fin", fin);
+    close(&mut cap, a1.flow, Dir::Client, "a1_client_fin");
 
     let mut a2 = Assoc::connect(&mut cap, client_flow(59917), Drep::Little);
     let mut steps = association_2_bind(&mut a2);
     steps.extend(association_2_calls(&mut a2, Variant::Hotfix, 2, A2_ADMIN, A2_JIANGYUE));
     play(&mut cap, a2.flow, &steps, "a2_");
     cap.ack(a2.flow, Dir::Client);
-    let fin = cap.close_by(a2.flow, Dir::Client);
-    cap.mark_frame("a2_client_fin", fin);
+    close(&mut cap, a2.flow, Dir::Client, "a2_client_fin");
 
     cap.wait_us(1_270_000);
     let mut a3 = Assoc::connect(&mut cap, client_flow(59918), Drep::Little);
     let steps = association_3(&mut a3);
     play(&mut cap, a3.flow, &steps, "a3_");
-    let fin = cap.close_by(a3.flow, Dir::Client);
-    cap.mark_frame("a3_client_fin", fin);
+    close(&mut cap, a3.flow, Dir::Client, "a3_client_fin");
+    let fin = cap.frame("a3_client_fin");
     cap.mark_frame("client_fin", fin);
     cap
 }
@@ -336,13 +360,25 @@ pub fn seed_hotfix() -> Capture {
 
 /// Plays association 1 (Buggy) on `spec` with `drep`, then the server's FIN (`server_fin`).
 fn association_1_capture(spec: FlowSpec, drep: Drep) -> Capture {
+    one_association(spec, drep, Dir::Server, |a| association_1(a, Variant::Buggy))
+}
+
+/// One association from `spec` in `drep` whose steps `script` builds, each marked with its name,
+/// then an orderly close started by `closer` (`server_fin` or `client_fin`).
+fn one_association(spec: FlowSpec, drep: Drep, closer: Dir, script: impl FnOnce(&mut Assoc) -> Vec<Step>) -> Capture {
     let mut cap = Capture::new();
     let mut a = Assoc::connect(&mut cap, spec, drep);
-    let steps = association_1(&mut a, Variant::Buggy);
+    let steps = script(&mut a);
     play(&mut cap, a.flow, &steps, "");
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("server_fin", fin);
+    let mark = if closer == Dir::Server { "server_fin" } else { "client_fin" };
+    close(&mut cap, a.flow, closer, mark);
     cap
+}
+
+/// Orderly close of `flow` started by `dir`, its first FIN marked `mark`.
+fn close(cap: &mut Capture, flow: FlowId, dir: Dir, mark: &str) {
+    let fin = cap.close_by(flow, dir);
+    cap.mark_frame(mark, fin);
 }
 
 /// Association 1 with PDUs split across TCP segments: the bind in 2 (`bind_seg1`, `bind`), the
@@ -374,8 +410,7 @@ pub fn split_pdus() -> Capture {
             }
         }
     }
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("server_fin", fin);
+    close(&mut cap, a.flow, Dir::Server, "server_fin");
     cap
 }
 
@@ -402,8 +437,7 @@ pub fn pdus_in_one_segment() -> Capture {
     faults.pdus.extend(step(&steps, "fault_5").pdus.clone());
     let f = play_step(&mut cap, a.flow, &faults, "");
     cap.mark_frame("fault_5", f);
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("server_fin", fin);
+    close(&mut cap, a.flow, Dir::Server, "server_fin");
     cap
 }
 
@@ -440,8 +474,7 @@ pub fn split_header() -> Capture {
     play_step(&mut cap, a.flow, step(&steps, "fault_5"), "");
     let fault = Step::server("fault_iunknown", a.fault_pdu(10, 1, status::ACCESS_DENIED));
     play_step(&mut cap, a.flow, &fault, "");
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("server_fin", fin);
+    close(&mut cap, a.flow, Dir::Server, "server_fin");
     cap
 }
 
@@ -468,8 +501,7 @@ pub fn auth3_with_request() -> Capture {
             }
         }
     }
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("server_fin", fin);
+    close(&mut cap, a.flow, Dir::Server, "server_fin");
     cap
 }
 
@@ -522,8 +554,7 @@ pub fn out_of_order() -> Capture {
     cap.mark_frame("qi_managed", f);
     play_step(&mut cap, a.flow, step(&steps, "fault_721"), "");
     play_step(&mut cap, a.flow, step(&steps, "fault_5"), "");
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("server_fin", fin);
+    close(&mut cap, a.flow, Dir::Server, "server_fin");
     cap
 }
 
@@ -561,8 +592,7 @@ pub fn fragmented_calls() -> Capture {
             cap.mark_frame(&name, f);
         }
     }
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("server_fin", fin);
+    close(&mut cap, a.flow, Dir::Server, "server_fin");
     cap
 }
 
@@ -608,7 +638,7 @@ pub fn mid_association() -> Capture {
     let mut cap = Capture::new();
     let mut a = Assoc::resume(&mut cap, client_flow(59916), Drep::Little);
     a.assoc_group = 0x0001_2a4f;
-    a.assume_context(A1_ADMIN, Mech::Ntlmssp, super::rpc::auth_level::INTEGRITY, 17);
+    a.assume_context(A1_ADMIN, Mech::Ntlmssp, auth_level::INTEGRITY, 17);
     let mut s = Vec::new();
     let req = dcom::enum_next_req(a.drep, &a.cid, 0xffff_ffff, 1);
     s.push(Step::client("unknown_call", a.request_pdu(20, 0, dcom::OP_ENUM_NEXT, req, Some(A1_ADMIN))));
@@ -639,8 +669,7 @@ pub fn mid_association() -> Capture {
     s.push(Step::client("getsmartenum", a.request_pdu(24, 3, dcom::OP_GET_SMART_ENUM, req, Some(A2_ADMIN))));
     s.push(Step::server("fault_5", a.fault_pdu(24, 3, status::ACCESS_DENIED)));
     play(&mut cap, a.flow, &s, "");
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("server_fin", fin);
+    close(&mut cap, a.flow, Dir::Server, "server_fin");
     cap
 }
 
@@ -662,8 +691,7 @@ pub fn capture_gap() -> Capture {
         }
         play_step(&mut cap, a.flow, &s, "");
     }
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("server_fin", fin);
+    close(&mut cap, a.flow, Dir::Server, "server_fin");
     cap
 }
 
@@ -680,10 +708,8 @@ pub fn interleaved_associations() -> Capture {
     let sa = association_1(&mut a, Variant::Buggy);
     let sb = steady_association(&mut b, &administrator(), &administrator(), 80001);
     play_interleaved(&mut cap, &[(a.flow, &sa, "a_"), (b.flow, &sb, "b_")]);
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("a_server_fin", fin);
-    let fin = cap.close_by(b.flow, Dir::Client);
-    cap.mark_frame("b_client_fin", fin);
+    close(&mut cap, a.flow, Dir::Server, "a_server_fin");
+    close(&mut cap, b.flow, Dir::Client, "b_client_fin");
     cap
 }
 
@@ -700,10 +726,8 @@ pub fn two_clients() -> Capture {
     let s1 = association_1(&mut c1, Variant::Buggy);
     let s2 = steady_association(&mut c2, &administrator(), &administrator(), 80001);
     play_interleaved(&mut cap, &[(c1.flow, &s1, "c1_"), (c2.flow, &s2, "c2_")]);
-    let fin = cap.close_by(c1.flow, Dir::Server);
-    cap.mark_frame("c1_server_fin", fin);
-    let fin = cap.close_by(c2.flow, Dir::Client);
-    cap.mark_frame("c2_client_fin", fin);
+    close(&mut cap, c1.flow, Dir::Server, "c1_server_fin");
+    close(&mut cap, c2.flow, Dir::Client, "c2_client_fin");
     cap
 }
 
@@ -715,13 +739,9 @@ pub fn two_clients() -> Capture {
 /// Expected findings: none (identities compare case-insensitively); calls under 80002 show
 /// \Administrator, not `changed`.
 pub fn same_user_two_contexts() -> Capture {
-    let mut cap = Capture::new();
-    let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
-    let steps = steady_association(&mut a, &administrator(), &Credentials::new("", "Administrator"), 80001);
-    play(&mut cap, a.flow, &steps, "");
-    let fin = cap.close_by(a.flow, Dir::Client);
-    cap.mark_frame("client_fin", fin);
-    cap
+    one_association(client_flow(59916), Drep::Little, Dir::Client, |a| {
+        steady_association(a, &administrator(), &Credentials::new("", "Administrator"), 80001)
+    })
 }
 
 /// One association with NTLMSSP and Kerberos security contexts: bind as \administrator
@@ -735,39 +755,36 @@ pub fn same_user_two_contexts() -> Capture {
 /// Expected findings: none. Kerberos contexts have no NTLMSSP identity to compare: calls under
 /// 80002/80003 show identity None with auth_type Kerberos; calls under 80001 show \administrator.
 pub fn kerberos_and_ntlm() -> Capture {
-    let mut cap = Capture::new();
-    let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
-    let mut s = bind_and_clone(&mut a, &administrator(), 80001);
-    let tok = a.spnego_krb5_init_token(80002);
-    s.push(Step::client(
-        "krb_alter",
-        a.alter_token_pdu(5, &[ContextItem::ndr(1, uuids::IREMUNKNOWN2)], 80002, Mech::SpnegoKerberos, tok),
-    ));
-    let tok = a.spnego_krb5_accept_token(80002);
-    s.push(Step::server("krb_alter_resp", a.alter_resp_token_pdu(5, &[accept()], 80002, tok)));
-    let req = a.qi_stub(&[uuids::IPROVIDE_CLASS_INFO]);
-    s.push(Step::client("krb_call", a.request_pdu(5, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(80002))));
-    let resp = a.qi_ok_stub("ipid/pci");
-    s.push(Step::server("krb_call_resp", a.response_pdu(5, 1, resp, Some(80002))));
-    let tok = super::spnego::gss_krb5_ap_req("CORP.EXAMPLE", &["RPCSS", "server.corp.example"], "krb16");
-    s.push(Step::client(
-        "krb16_alter",
-        a.alter_token_pdu(6, &[ContextItem::ndr(2, uuids::IREMUNKNOWN)], 80003, Mech::Kerberos, tok),
-    ));
-    let tok = super::spnego::gss_krb5_ap_rep("krb16");
-    s.push(Step::server("krb16_alter_resp", a.alter_resp_token_pdu(6, &[accept()], 80003, tok)));
-    let req = dcom::rem_release_req(a.drep, &a.cid, &[(a.ipid, 1, 0)]);
-    s.push(Step::client("krb16_call", a.request_pdu(6, 2, dcom::OP_REM_RELEASE, req, Some(80003))));
-    let resp = dcom::orpc_hresult_resp(a.drep, 0);
-    s.push(Step::server("krb16_call_resp", a.response_pdu(6, 2, resp, Some(80003))));
-    let req = a.orpc_stub(&[]);
-    s.push(Step::client("clone2", a.request_pdu(7, 0, dcom::OP_ENUM_CLONE, req, Some(80001))));
-    let resp = a.orpc_ok_stub();
-    s.push(Step::server("clone2_resp", a.response_pdu(7, 0, resp, Some(80001))));
-    play(&mut cap, a.flow, &s, "");
-    let fin = cap.close_by(a.flow, Dir::Client);
-    cap.mark_frame("client_fin", fin);
-    cap
+    one_association(client_flow(59916), Drep::Little, Dir::Client, |a| {
+        let mut s = bind_and_clone(a, &administrator(), 80001);
+        let tok = a.spnego_krb5_init_token(80002);
+        s.push(Step::client(
+            "krb_alter",
+            a.alter_token_pdu(5, &[ContextItem::ndr(1, uuids::IREMUNKNOWN2)], 80002, Mech::SpnegoKerberos, tok),
+        ));
+        let tok = a.spnego_krb5_accept_token(80002);
+        s.push(Step::server("krb_alter_resp", a.alter_resp_token_pdu(5, &[accept()], 80002, tok)));
+        let req = a.qi_stub(&[uuids::IPROVIDE_CLASS_INFO]);
+        s.push(Step::client("krb_call", a.request_pdu(5, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(80002))));
+        let resp = a.qi_ok_stub("ipid/pci");
+        s.push(Step::server("krb_call_resp", a.response_pdu(5, 1, resp, Some(80002))));
+        let tok = crate::spnego::gss_krb5_ap_req("CORP.EXAMPLE", &["RPCSS", "server.corp.example"], "krb16");
+        s.push(Step::client(
+            "krb16_alter",
+            a.alter_token_pdu(6, &[ContextItem::ndr(2, uuids::IREMUNKNOWN)], 80003, Mech::Kerberos, tok),
+        ));
+        let tok = crate::spnego::gss_krb5_ap_rep("krb16");
+        s.push(Step::server("krb16_alter_resp", a.alter_resp_token_pdu(6, &[accept()], 80003, tok)));
+        let req = dcom::rem_release_req(a.drep, &a.cid, &[(a.ipid, 1, 0)]);
+        s.push(Step::client("krb16_call", a.request_pdu(6, 2, dcom::OP_REM_RELEASE, req, Some(80003))));
+        let resp = dcom::orpc_hresult_resp(a.drep, 0);
+        s.push(Step::server("krb16_call_resp", a.response_pdu(6, 2, resp, Some(80003))));
+        let req = a.orpc_stub(&[]);
+        s.push(Step::client("clone2", a.request_pdu(7, 0, dcom::OP_ENUM_CLONE, req, Some(80001))));
+        let resp = a.orpc_ok_stub();
+        s.push(Step::server("clone2_resp", a.response_pdu(7, 0, resp, Some(80001))));
+        s
+    })
 }
 
 /// An anonymous NTLMSSP logon after an administrator bind: bind as \administrator (80001,
@@ -779,19 +796,16 @@ pub fn kerberos_and_ntlm() -> Capture {
 /// Expected findings: `IdentityChange` at `change` (identity `\` i.e. empty domain and user,
 /// baseline \administrator); `FaultAfterChange(Fault(5))` at `fault_5`; no abort finding.
 pub fn anonymous_logon() -> Capture {
-    let mut cap = Capture::new();
-    let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
-    let mut s = bind_and_clone(&mut a, &administrator(), 80001);
-    s.push(Step::client("alter", a.alter_negotiate_pdu(5, &[ContextItem::ndr(1, uuids::IREMUNKNOWN2)], 80002)));
-    s.push(Step::server("alter_resp", a.alter_resp_challenge_pdu(5, &[accept()], 80002)));
-    s.push(Step::client("change", a.auth3_pdu(5, 80002, &Credentials::anonymous())));
-    let req = a.qi_stub(&[uuids::IPROVIDE_CLASS_INFO]);
-    s.push(Step::client("anon_call", a.request_pdu(6, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(80002))));
-    s.push(Step::server("fault_5", a.fault_pdu(6, 1, status::ACCESS_DENIED)));
-    play(&mut cap, a.flow, &s, "");
-    let fin = cap.close_by(a.flow, Dir::Client);
-    cap.mark_frame("client_fin", fin);
-    cap
+    one_association(client_flow(59916), Drep::Little, Dir::Client, |a| {
+        let mut s = bind_and_clone(a, &administrator(), 80001);
+        s.push(Step::client("alter", a.alter_negotiate_pdu(5, &[ContextItem::ndr(1, uuids::IREMUNKNOWN2)], 80002)));
+        s.push(Step::server("alter_resp", a.alter_resp_challenge_pdu(5, &[accept()], 80002)));
+        s.push(Step::client("change", a.auth3_pdu(5, 80002, &Credentials::anonymous())));
+        let req = a.qi_stub(&[uuids::IPROVIDE_CLASS_INFO]);
+        s.push(Step::client("anon_call", a.request_pdu(6, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(80002))));
+        s.push(Step::server("fault_5", a.fault_pdu(6, 1, status::ACCESS_DENIED)));
+        s
+    })
 }
 
 /// A hostile user name: the second security context authenticates as `EVIL\%s%n%s` (printf
@@ -799,13 +813,9 @@ pub fn anonymous_logon() -> Capture {
 ///
 /// Expected findings: `IdentityChange` at `reauth` naming `EVIL\%s%n%s`; nothing else.
 pub fn percent_in_user_name() -> Capture {
-    let mut cap = Capture::new();
-    let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
-    let steps = steady_association(&mut a, &administrator(), &Credentials::new("EVIL", "%s%n%s"), 80001);
-    play(&mut cap, a.flow, &steps, "");
-    let fin = cap.close_by(a.flow, Dir::Client);
-    cap.mark_frame("client_fin", fin);
-    cap
+    one_association(client_flow(59916), Drep::Little, Dir::Client, |a| {
+        steady_association(a, &administrator(), &Credentials::new("EVIL", "%s%n%s"), 80001)
+    })
 }
 
 /// A machine account: bind as `CORP\HOST$` (80001, `auth`), a second context as `corp\host$`
@@ -814,14 +824,9 @@ pub fn percent_in_user_name() -> Capture {
 ///
 /// Expected findings: none; PDUs show the identity `CORP\HOST$`.
 pub fn machine_account() -> Capture {
-    let mut cap = Capture::new();
-    let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
-    let steps =
-        steady_association(&mut a, &Credentials::new("CORP", "HOST$"), &Credentials::new("corp", "host$"), 80001);
-    play(&mut cap, a.flow, &steps, "");
-    let fin = cap.close_by(a.flow, Dir::Client);
-    cap.mark_frame("client_fin", fin);
-    cap
+    one_association(client_flow(59916), Drep::Little, Dir::Client, |a| {
+        steady_association(a, &Credentials::new("CORP", "HOST$"), &Credentials::new("corp", "host$"), 80001)
+    })
 }
 
 /// NTLMSSP inside SPNEGO (auth_type 9), 4 legs each time. Bind (NegTokenInit NEGOTIATE, 79231,
@@ -835,41 +840,38 @@ pub fn machine_account() -> Capture {
 /// Expected findings: as association 1 with auth_type SpnegoNtlmssp; the change is carried by
 /// the alter_context at `change` (not an AUTH3).
 pub fn spnego_change() -> Capture {
-    let mut cap = Capture::new();
-    let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
-    let bind_items = [ContextItem::ndr(0, uuids::IENUM_WBEM_CLASS_OBJECT)];
-    let mut s = Vec::new();
-    let tok = a.spnego_negotiate_token();
-    s.push(Step::client("bind", a.bind_token_pdu(3, &bind_items, A1_ADMIN, Mech::SpnegoNtlmssp, tok)));
-    let tok = a.spnego_challenge_token(A1_ADMIN);
-    s.push(Step::server("bind_ack", a.bind_ack_token_pdu(3, &[accept()], A1_ADMIN, tok)));
-    let tok = a.spnego_authenticate_token(A1_ADMIN, &administrator());
-    s.push(Step::client("auth", a.alter_token_pdu(3, &bind_items, A1_ADMIN, Mech::SpnegoNtlmssp, tok)));
-    let tok = a.spnego_complete_token(A1_ADMIN);
-    s.push(Step::server("auth_resp", a.alter_resp_token_pdu(3, &[accept()], A1_ADMIN, tok)));
-    let req = a.orpc_stub(&[]);
-    s.push(Step::client("clone", a.request_pdu(7, 0, dcom::OP_ENUM_CLONE, req, Some(A1_ADMIN))));
-    let resp = a.clone_ok_stub();
-    s.push(Step::server("clone_resp", a.response_pdu(7, 0, resp, Some(A1_ADMIN))).after_ack());
-    let items = [ContextItem::ndr(1, uuids::IREMUNKNOWN2), ContextItem::ndr64(2, uuids::IREMUNKNOWN2)];
-    let tok = a.spnego_negotiate_token();
-    s.push(Step::client("alter", a.alter_token_pdu(8, &items, A1_JIANGYUE, Mech::SpnegoNtlmssp, tok)));
-    let tok = a.spnego_challenge_token(A1_JIANGYUE);
-    s.push(Step::server("alter_resp", a.alter_resp_token_pdu(8, &[accept(), reject_ts()], A1_JIANGYUE, tok)));
-    let tok = a.spnego_authenticate_token(A1_JIANGYUE, &jiangyue());
-    s.push(Step::client("change", a.alter_token_pdu(8, &items, A1_JIANGYUE, Mech::SpnegoNtlmssp, tok)));
-    let tok = a.spnego_complete_token(A1_JIANGYUE);
-    s.push(Step::server("change_resp", a.alter_resp_token_pdu(8, &[accept(), reject_ts()], A1_JIANGYUE, tok)));
-    let req = a.qi_stub(&[uuids::IMANAGED_OBJECT]);
-    s.push(Step::client("qi_managed", a.request_pdu(8, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE))));
-    s.push(Step::server("fault_721", a.fault_pdu(8, 1, status::SEC_PKG_ERROR)).after_ack());
-    let req = a.qi_stub(&[uuids::IPROVIDE_CLASS_INFO]);
-    s.push(Step::client("qi_pci", a.request_pdu(9, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE))));
-    s.push(Step::server("fault_5", a.fault_pdu(9, 1, status::ACCESS_DENIED)));
-    play(&mut cap, a.flow, &s, "");
-    let fin = cap.close_by(a.flow, Dir::Server);
-    cap.mark_frame("server_fin", fin);
-    cap
+    one_association(client_flow(59916), Drep::Little, Dir::Server, |a| {
+        let bind_items = [ContextItem::ndr(0, uuids::IENUM_WBEM_CLASS_OBJECT)];
+        let mut s = Vec::new();
+        let tok = a.spnego_negotiate_token();
+        s.push(Step::client("bind", a.bind_token_pdu(3, &bind_items, A1_ADMIN, Mech::SpnegoNtlmssp, tok)));
+        let tok = a.spnego_challenge_token(A1_ADMIN);
+        s.push(Step::server("bind_ack", a.bind_ack_token_pdu(3, &[accept()], A1_ADMIN, tok)));
+        let tok = a.spnego_authenticate_token(A1_ADMIN, &administrator());
+        s.push(Step::client("auth", a.alter_token_pdu(3, &bind_items, A1_ADMIN, Mech::SpnegoNtlmssp, tok)));
+        let tok = a.spnego_complete_token(A1_ADMIN);
+        s.push(Step::server("auth_resp", a.alter_resp_token_pdu(3, &[accept()], A1_ADMIN, tok)));
+        let req = a.orpc_stub(&[]);
+        s.push(Step::client("clone", a.request_pdu(7, 0, dcom::OP_ENUM_CLONE, req, Some(A1_ADMIN))));
+        let resp = a.clone_ok_stub();
+        s.push(Step::server("clone_resp", a.response_pdu(7, 0, resp, Some(A1_ADMIN))).after_ack());
+        let items = [ContextItem::ndr(1, uuids::IREMUNKNOWN2), ContextItem::ndr64(2, uuids::IREMUNKNOWN2)];
+        let tok = a.spnego_negotiate_token();
+        s.push(Step::client("alter", a.alter_token_pdu(8, &items, A1_JIANGYUE, Mech::SpnegoNtlmssp, tok)));
+        let tok = a.spnego_challenge_token(A1_JIANGYUE);
+        s.push(Step::server("alter_resp", a.alter_resp_token_pdu(8, &[accept(), reject_ts()], A1_JIANGYUE, tok)));
+        let tok = a.spnego_authenticate_token(A1_JIANGYUE, &jiangyue());
+        s.push(Step::client("change", a.alter_token_pdu(8, &items, A1_JIANGYUE, Mech::SpnegoNtlmssp, tok)));
+        let tok = a.spnego_complete_token(A1_JIANGYUE);
+        s.push(Step::server("change_resp", a.alter_resp_token_pdu(8, &[accept(), reject_ts()], A1_JIANGYUE, tok)));
+        let req = a.qi_stub(&[uuids::IMANAGED_OBJECT]);
+        s.push(Step::client("qi_managed", a.request_pdu(8, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE))));
+        s.push(Step::server("fault_721", a.fault_pdu(8, 1, status::SEC_PKG_ERROR)).after_ack());
+        let req = a.qi_stub(&[uuids::IPROVIDE_CLASS_INFO]);
+        s.push(Step::client("qi_pci", a.request_pdu(9, 1, dcom::OP_REM_QUERY_INTERFACE, req, Some(A1_JIANGYUE))));
+        s.push(Step::server("fault_5", a.fault_pdu(9, 1, status::ACCESS_DENIED)));
+        s
+    })
 }
 
 /// A bind the server refuses: bind with an NTLMSSP NEGOTIATE (79231, `bind`) answered by
@@ -878,16 +880,15 @@ pub fn spnego_change() -> Capture {
 ///
 /// Expected findings: none (no AUTHENTICATE was sent, so there is no identity and no baseline).
 pub fn bind_nak() -> Capture {
-    let mut cap = Capture::new();
-    let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
-    let s = vec![
-        Step::client("bind", a.bind_negotiate_pdu(3, &[ContextItem::ndr(0, uuids::IENUM_WBEM_CLASS_OBJECT)], A1_ADMIN)),
-        Step::server("bind_nak", Pdu::bind_nak(a.drep, 3, 8)),
-    ];
-    play(&mut cap, a.flow, &s, "");
-    let fin = cap.close_by(a.flow, Dir::Client);
-    cap.mark_frame("client_fin", fin);
-    cap
+    one_association(client_flow(59916), Drep::Little, Dir::Client, |a| {
+        vec![
+            Step::client(
+                "bind",
+                a.bind_negotiate_pdu(3, &[ContextItem::ndr(0, uuids::IENUM_WBEM_CLASS_OBJECT)], A1_ADMIN),
+            ),
+            Step::server("bind_nak", Pdu::bind_nak(a.drep, 3, 8)),
+        ]
+    })
 }
 
 /// A scenario's file-friendly name and builder.
@@ -899,7 +900,10 @@ pub fn all() -> Vec<Scenario> {
         ("seed-winpe", seed_winpe),
         ("seed-fullos", seed_fullos),
         ("seed-hotfix", seed_hotfix),
+        ("seed-winpe-connect", seed_winpe_connect),
+        ("seed-fullos-connect", seed_fullos_connect),
         ("split-pdus", split_pdus),
+        ("split-header", split_header),
         ("pdus-in-one-segment", pdus_in_one_segment),
         ("auth3-with-request", auth3_with_request),
         ("retransmissions", retransmissions),
@@ -915,6 +919,7 @@ pub fn all() -> Vec<Scenario> {
         ("same-user-two-contexts", same_user_two_contexts),
         ("kerberos-and-ntlm", kerberos_and_ntlm),
         ("anonymous-logon", anonymous_logon),
+        ("percent-in-user-name", percent_in_user_name),
         ("machine-account", machine_account),
         ("spnego-change", spnego_change),
         ("bind-nak", bind_nak),

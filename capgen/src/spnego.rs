@@ -94,7 +94,7 @@ pub fn neg_token_resp(
 
 /// NTLMSSP mechListMIC / NTLMSSP-in-SPNEGO verifier: 16 bytes like an NTLMSSP verifier.
 pub fn ntlm_mech_list_mic(seed: &str) -> Vec<u8> {
-    super::ntlmssp::verifier(0, &format!("mechlistmic/{seed}"))
+    crate::ntlmssp::verifier(0, &format!("mechlistmic/{seed}"))
 }
 
 fn general_string(s: &str) -> Vec<u8> {
@@ -107,7 +107,7 @@ fn encrypted_data(etype: u32, kvno: Option<u32>, cipher_len: usize, seed: &str) 
     if let Some(k) = kvno {
         f.push(ctx(1, &der_int(k)));
     }
-    f.push(ctx(2, &der(0x04, &super::ntlmssp::pseudo_random(seed, cipher_len))));
+    f.push(ctx(2, &der(0x04, &crate::pseudo_random(seed, cipher_len))));
     der(0x30, &cat(&f))
 }
 
@@ -174,6 +174,6 @@ pub fn krb5_cfx_mic_verifier(seq: u64, from_acceptor: bool, seed: &str) -> Vec<u
     let flags = if from_acceptor { 0x05 } else { 0x04 };
     let mut t = vec![0x04, 0x04, flags, 0xff, 0xff, 0xff, 0xff, 0xff];
     t.extend_from_slice(&seq.to_be_bytes());
-    t.extend(super::ntlmssp::pseudo_random(&format!("krbcksum/{seed}/{seq}"), 12));
+    t.extend(crate::pseudo_random(&format!("krbcksum/{seed}/{seq}"), 12));
     t
 }

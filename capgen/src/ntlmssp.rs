@@ -3,6 +3,8 @@
 //! Cryptographic fields (NTProofStr, session key, checksums) are deterministic pseudo-random
 //! bytes: Wireshark cannot check them without the password, and the plugin never looks at them.
 
+use crate::pseudo_random;
+
 pub const NTLMSSP_NEGOTIATE_UNICODE: u32 = 0x0000_0001;
 pub const NTLMSSP_NEGOTIATE_OEM: u32 = 0x0000_0002;
 pub const NTLMSSP_REQUEST_TARGET: u32 = 0x0000_0004;
@@ -70,24 +72,6 @@ pub mod av {
 
 /// 2010-06-01 10:00:05 UTC as a FILETIME (100 ns since 1601), used for NTLM timestamps.
 pub const FILETIME: u64 = (1_275_386_405 + 11_644_473_600) * 10_000_000;
-
-/// Deterministic bytes from a seed string (FNV-1a seeded xorshift); never for security.
-pub fn pseudo_random(seed: &str, n: usize) -> Vec<u8> {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in seed.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        h ^= h << 13;
-        h ^= h >> 7;
-        h ^= h << 17;
-        out.extend_from_slice(&h.to_le_bytes());
-    }
-    out.truncate(n);
-    out
-}
 
 /// UTF-16LE without terminator, as NTLMSSP carries Unicode strings.
 pub fn utf16le(s: &str) -> Vec<u8> {
