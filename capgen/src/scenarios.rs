@@ -891,6 +891,26 @@ pub fn bind_nak() -> Capture {
     })
 }
 
+/// A request a debug build of the plugin panics on (call_id 0xdcdcdcdc, opnum 0xfff, after a bind
+/// on its own connection, `trigger`), then the WinPE capture's first association on a new one
+/// (marks `a1_…`). Not in `all()`: it is about the plugin surviving, not about the wire.
+pub fn tracker_panic_then_winpe() -> Capture {
+    let mut cap = Capture::new();
+    let mut a0 = Assoc::connect(&mut cap, client_flow(59915), Drep::Little);
+    let steps = vec![
+        Step::client("bind", Pdu::bind(a0.drep, 1, 0, &[ContextItem::ndr(0, uuids::ISYSTEM_ACTIVATOR)])),
+        Step::server("bind_ack", Pdu::bind_ack(a0.drep, 1, 0x1234, "49157", &[accept()])),
+        Step::client("trigger", a0.request_pdu(0xdcdc_dcdc, 0, 0x0fff, vec![0; 8], None)),
+    ];
+    play(&mut cap, a0.flow, &steps, "");
+    close(&mut cap, a0.flow, Dir::Client, "client_fin");
+    let mut a1 = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
+    let steps = association_1(&mut a1, Variant::Buggy);
+    play(&mut cap, a1.flow, &steps, "a1_");
+    close(&mut cap, a1.flow, Dir::Server, "a1_server_fin");
+    cap
+}
+
 /// A scenario's file-friendly name and builder.
 pub type Scenario = (&'static str, fn() -> Capture);
 

@@ -99,7 +99,7 @@ const FIELDS: [FieldSpec; HF_COUNT] = [
 /// Expert infos: the tracker's `Expert` indexes them; names users filter on are stable.
 pub use crate::track::Expert as Ei;
 
-const EI_COUNT: usize = Ei::PairIdentityChange as usize + 1;
+const EI_COUNT: usize = Ei::StateLimit as usize + 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ett {
@@ -233,6 +233,13 @@ pub fn register() -> c_int {
                 ws::PI_SECURITY,
                 ws::PI_NOTE,
                 c"Identity differs from the same client's earlier association with the server",
+            ),
+            (
+                Ei::StateLimit,
+                c"dcomauth.state_limit",
+                ws::PI_PROTOCOL,
+                ws::PI_NOTE,
+                c"A table of the tracker reached its cap",
             ),
         ];
         let infos: Vec<ws::ei_register_info> = eis

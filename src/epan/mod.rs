@@ -12,7 +12,7 @@ pub use stats::register_tap_listeners;
 
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use wireshark_sys as ws;
 
@@ -27,9 +27,23 @@ fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
+/// Says once, on stderr, that the plugin hit an internal error; dissection goes on without it.
+fn report_panics_once() {
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    std::panic::set_hook(Box::new(|info| {
+        if !REPORTED.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "dcomauth: internal error ({info}); the frame's findings are skipped and dissection goes on. \
+                 Please report this with the capture."
+            );
+        }
+    }));
+}
+
 /// `proto_plugin.register_protoinfo`.
 pub extern "C" fn register_protoinfo() {
     guard((), || {
+        report_panics_once();
         let proto = fields::register();
         prefs::register(proto);
         // SAFETY: plain epan registration calls with a static function and our protocol id.

@@ -255,7 +255,7 @@ fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &
         Finding::PairIdentityChange { earlier_frame, .. } => {
             generated(t.uint(Hf::ChangeFrame, *earlier_frame));
         }
-        Finding::IdentityChange { .. } | Finding::ManagedObjectQi { .. } => {}
+        Finding::IdentityChange { .. } | Finding::ManagedObjectQi { .. } | Finding::StateLimit { .. } => {}
     }
     let text = c(&f.message());
     // SAFETY: `pinfo`/`top` are this dissection's; the message goes through "%s" in the shim.

@@ -1,7 +1,7 @@
 //! The words users read: `Finding::message` and the names the summary shares with it.
 use std::fmt;
 
-use super::{AuthType, ChangeKind, CloseKind, Doubt, Finding, Identity, InterfaceView, Rejection};
+use super::{AuthType, ChangeKind, CloseKind, Doubt, Finding, Identity, InterfaceView, Rejection, Table};
 use crate::names;
 use crate::proto::dcerpc::SyntaxId;
 use crate::proto::dcom;
@@ -169,6 +169,30 @@ fn doubt_text(identity: &Option<Identity>, ctx: &str, doubt: &Doubt) -> String {
     }
 }
 
+/// What a capped table does once full, and how to raise the cap where a preference can.
+fn limit_text(table: Table, cap: usize) -> String {
+    match table {
+        Table::Associations => format!(
+            "more than {cap} associations; the oldest (closed first) are forgotten (preference dcomauth.max_associations)"
+        ),
+        Table::HostPairs => format!("more than {cap} client/server host pairs; the oldest pair's history is forgotten"),
+        Table::Calls => format!(
+            "more than {cap} calls in one association; the oldest are forgotten and their answers no longer matched \
+             (preference dcomauth.max_calls)"
+        ),
+        Table::SecurityContexts => {
+            format!("more than {cap} security contexts in one association; later ones are not tracked")
+        }
+        Table::PresentationContexts => {
+            format!("more than {cap} presentation contexts in one association; later ones are not tracked")
+        }
+        Table::ListedFaults => format!("more than {cap} faults in one association; the rest are counted, not listed"),
+        Table::ListedIdentities => {
+            format!("more than {cap} authentications or changes in one association; the rest are counted, not listed")
+        }
+    }
+}
+
 impl Finding {
     /// The sentence Expert Information shows for this finding.
     pub fn message(&self) -> String {
@@ -235,6 +259,7 @@ impl Finding {
                 if *partial_baseline { " (the capture starts mid-association)" } else { "" },
                 status_text(*status)
             ),
+            Finding::StateLimit { table, cap } => format!("State limit reached: {}", limit_text(*table, *cap)),
             Finding::ManagedObjectQi { identity } => format!(
                 "RemQueryInterface for IManagedObject under changed identity {identity}: the known .NET before 4.0 \
                  pattern (QI issued without the caller's security blanket; KB967622, KB974893)"

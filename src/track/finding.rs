@@ -29,6 +29,34 @@ pub enum Doubt {
     Spelling { baseline: Identity, baseline_frame: u32 },
 }
 
+/// A bounded table of the tracker (`dcomauth.state_limit` names the one whose cap bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Associations,
+    HostPairs,
+    Calls,
+    SecurityContexts,
+    PresentationContexts,
+    ListedFaults,
+    ListedIdentities,
+}
+
+impl Table {
+    pub const ALL: [Table; 7] = [
+        Table::Associations,
+        Table::HostPairs,
+        Table::Calls,
+        Table::SecurityContexts,
+        Table::PresentationContexts,
+        Table::ListedFaults,
+        Table::ListedIdentities,
+    ];
+
+    pub(crate) fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
 /// Why a call under a changed identity failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
@@ -99,6 +127,8 @@ pub enum Finding {
     },
     /// `dcomauth.managed_object_qi`: RemQueryInterface for IManagedObject under a changed identity.
     ManagedObjectQi { identity: Identity },
+    /// `dcomauth.state_limit`: a table reached its cap in this frame (once per table and capture).
+    StateLimit { table: Table, cap: usize },
 }
 
 /// The expert info a finding is filed under (the discriminant indexes epan's registrations).
@@ -111,6 +141,7 @@ pub enum Expert {
     ManagedObjectQi,
     PossibleIdentityChange,
     PairIdentityChange,
+    StateLimit,
 }
 
 impl Finding {
@@ -128,6 +159,7 @@ impl Finding {
             Finding::AbortAfterChange { kind, .. } => by_kind(kind, Expert::AbortAfterChange),
             Finding::AbortAfterFault { .. } => Expert::AbortAfterFault,
             Finding::ManagedObjectQi { .. } => Expert::ManagedObjectQi,
+            Finding::StateLimit { .. } => Expert::StateLimit,
         }
     }
 }

@@ -20,13 +20,18 @@ mod tracker;
 mod tests;
 
 pub use config::{Config, DEFAULT_ABORT_WINDOW_MS};
-pub use finding::{ChangeKind, Doubt, Expert, Finding, Rejection};
+pub use finding::{ChangeKind, Doubt, Expert, Finding, Rejection, Table};
 pub use identity::{Comparison, Identity, Match};
 pub use summary::{
     AssociationSummary, BindState, CloseSummary, FaultSummary, IdentityChangeSummary, IdentitySummary,
     InterfaceSummary, Side, TableRow,
 };
 pub use tracker::Tracker;
+
+/// (call_id, opnum) of a request that makes a debug build panic inside the tracker: how the tests
+/// prove a panic never crosses the C ABI. Release builds have no such request.
+#[cfg(debug_assertions)]
+pub const PANIC_TRIGGER: (u32, u16) = (0xdcdc_dcdc, 0x0fff);
 
 /// One side of a TCP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -7,7 +7,7 @@ use super::association::{PairBaseline, PairEvents};
 use super::PairHistory;
 
 /// Host pairs whose history is kept; the oldest-created pair goes first.
-const MAX_PAIRS: usize = 65536;
+pub(crate) const MAX_PAIRS: usize = 65536;
 
 pub(crate) type PairKey = (IpAddr, IpAddr);
 
@@ -38,19 +38,22 @@ pub(crate) struct Pairs {
 }
 
 impl Pairs {
-    /// A new association `seq` of `key` starts: returns the history it inherits.
-    pub(crate) fn start(&mut self, key: PairKey, seq: u64) -> PairHistory {
+    /// A new association `seq` of `key` starts: returns the history it inherits, and whether an
+    /// older pair had to be forgotten to make room.
+    pub(crate) fn start(&mut self, key: PairKey, seq: u64) -> (PairHistory, bool) {
+        let mut evicted = false;
         if !self.pairs.contains_key(&key) {
             while self.pairs.len() >= MAX_PAIRS {
                 let Some((old, created)) = self.order.pop_front() else { break };
                 if self.pairs.get(&old).is_some_and(|p| p.created == created) {
                     self.pairs.remove(&old);
+                    evicted = true;
                 }
             }
             self.pairs.insert(key, Pair { created: seq, ..Pair::default() });
             self.order.push_back((key, seq));
         }
-        let Some(pair) = self.pairs.get_mut(&key) else { return PairHistory::default() };
+        let Some(pair) = self.pairs.get_mut(&key) else { return (PairHistory::default(), evicted) };
         let history = PairHistory {
             earlier: pair.count,
             with_change: pair.with_change,
@@ -58,7 +61,7 @@ impl Pairs {
             last_change_frame: pair.last_change.map(|(_, f)| f),
         };
         pair.count = pair.count.saturating_add(1);
-        history
+        (history, evicted)
     }
 
     /// The first identity another association of `key` established most recently.

@@ -1,10 +1,10 @@
 //! The tracker: associations by TCP stream, and the history of each client/server host pair.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::association::{Association, PairEvents, Step};
-use super::pairs::{PairKey, Pairs};
+use super::association::{Association, PairEvents, Step, MAX_IDENTITIES, MAX_LISTED, MAX_PRESENTATION, MAX_SECURITY};
+use super::pairs::{PairKey, Pairs, MAX_PAIRS};
 use super::summary::AssociationSummary;
-use super::{CloseKind, Config, FrameCtx, FrameVerdict};
+use super::{CloseKind, Config, Finding, FrameCtx, FrameVerdict, Table};
 use crate::proto::dcerpc;
 
 /// Turns DCE/RPC PDUs and TCP closes, fed in capture order, into per-frame verdicts.
@@ -16,6 +16,10 @@ pub struct Tracker {
     closed: BTreeSet<u64>,
     pairs: Pairs,
     next_seq: u64,
+    /// Tables whose cap has been reported (`Table::bit`): one Note per table and capture.
+    limits_reported: u8,
+    /// Tables whose cap bit while starting the current frame's association.
+    limits_pending: u8,
 }
 
 impl Tracker {
@@ -60,6 +64,7 @@ impl Tracker {
         };
         let view = assoc.pdu(&mut step, &pdu);
         let events = step.events;
+        let hit = assoc.take_limits() | std::mem::take(&mut self.limits_pending);
         let appended = view.is_some() || out.findings.len() > before;
         if let Some(view) = view {
             out.pdus.push(view);
@@ -69,6 +74,28 @@ impl Tracker {
         }
         let changed = assoc.changed();
         self.pairs.record(&key, seq, ctx.stream, changed, events);
+        self.report_limits(hit, ctx.stream, out);
+    }
+
+    /// One `dcomauth.state_limit` Note per table whose cap bit for the first time in this capture.
+    fn report_limits(&mut self, hit: u8, stream: u32, out: &mut FrameVerdict) {
+        for table in Table::ALL {
+            if hit & table.bit() == 0 || self.limits_reported & table.bit() != 0 {
+                continue;
+            }
+            self.limits_reported |= table.bit();
+            let cap = match table {
+                Table::Associations => self.cfg.max_associations,
+                Table::HostPairs => MAX_PAIRS,
+                Table::Calls => self.cfg.max_calls,
+                Table::SecurityContexts => MAX_SECURITY,
+                Table::PresentationContexts => MAX_PRESENTATION,
+                Table::ListedFaults => MAX_LISTED,
+                Table::ListedIdentities => MAX_IDENTITIES,
+            };
+            out.findings.push(Finding::StateLimit { table, cap });
+            out.stream = Some(stream);
+        }
     }
 
     /// A FIN or RST from `ctx.src` on `ctx.stream`.
@@ -109,6 +136,7 @@ impl Tracker {
     /// Creates the association for a new stream with its host pair's history.
     fn start(&mut self, ctx: &FrameCtx, ptype: dcerpc::PacketType) -> u64 {
         if self.associations.len() >= self.cfg.max_associations {
+            self.limits_pending |= Table::Associations.bit();
             let victim = self.closed.iter().next().copied().or_else(|| self.associations.keys().next().copied());
             if let Some(victim) = victim {
                 self.closed.remove(&victim);
@@ -122,7 +150,10 @@ impl Tracker {
         let seq = self.next_seq;
         self.next_seq += 1;
         let (client, server) = Association::endpoints(ctx, ptype);
-        let history = self.pairs.start((client.addr, server.addr), seq);
+        let (history, evicted) = self.pairs.start((client.addr, server.addr), seq);
+        if evicted {
+            self.limits_pending |= Table::HostPairs.bit();
+        }
         self.associations.insert(seq, Association::new(ctx, ptype, history));
         self.by_stream.insert(ctx.stream, seq);
         seq

@@ -6,7 +6,7 @@ use crate::proto::dcerpc::{
     RESULT_NEGOTIATE_ACK,
 };
 use crate::track::summary::{BindState, FaultSummary, InterfaceSummary};
-use crate::track::{Finding, Identity, InterfaceView, Rejection};
+use crate::track::{Finding, Identity, InterfaceView, Rejection, Table};
 
 /// Recent bind/alter_context PDUs kept to match their answers.
 const MAX_PENDING: usize = 64;
@@ -95,6 +95,7 @@ impl Association {
             } else if self.summary.interfaces.len() < MAX_PRESENTATION {
                 self.summary.interfaces.push(entry);
             } else {
+                self.hit(Table::PresentationContexts);
                 continue;
             }
             self.presentation.insert(c.ctx_id, Presentation { view, owner: auth_context_id });
@@ -281,6 +282,7 @@ impl Association {
         if self.summary.faults.len() < MAX_LISTED {
             self.summary.faults.push(fault);
         } else {
+            self.hit(Table::ListedFaults);
             self.summary.faults_dropped = self.summary.faults_dropped.saturating_add(1);
         }
     }

@@ -6,7 +6,7 @@ use crate::names::interfaces::IID_IMANAGEDOBJECT;
 use crate::proto::dcerpc::{Auth, ByteOrder, Header, Request, PFC_FIRST_FRAG, PFC_LAST_FRAG};
 use crate::proto::dcom;
 use crate::track::summary::FaultSummary;
-use crate::track::{ChangeKind, Finding, Identity, InterfaceView, Rejection};
+use crate::track::{ChangeKind, Finding, Identity, InterfaceView, Rejection, Table};
 use crate::uuid::Uuid;
 
 /// Largest RemQueryInterface stub collected across fragments; a real one is a few hundred bytes.
@@ -37,6 +37,10 @@ impl Association {
         r: &Request<'_>,
         auth: Option<&Auth<'_>>,
     ) -> Attribution {
+        #[cfg(debug_assertions)]
+        if (h.call_id, r.opnum) == crate::track::PANIC_TRIGGER {
+            panic!("dcomauth test trigger: a panic inside the tracker");
+        }
         if let Some(auth) = auth {
             let _ = self.security_entry(step.ctx.frame, auth);
         }
@@ -106,6 +110,7 @@ impl Association {
             let Some((old, generation)) = self.call_order.pop_front() else { break };
             if self.calls.get(&old).is_some_and(|c| c.generation == generation) {
                 self.calls.remove(&old);
+                self.hit(Table::Calls);
             }
         }
         iids_known

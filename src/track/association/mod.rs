@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::summary::AssociationSummary;
-use super::{ChangeKind, Config, Endpoint, Finding, FrameCtx, Identity, InterfaceView, PairHistory, PduView};
+use super::{ChangeKind, Config, Endpoint, Finding, FrameCtx, Identity, InterfaceView, PairHistory, PduView, Table};
 use crate::proto::dcerpc::{Body, PacketType, Pdu};
 
 mod binding;
@@ -101,6 +101,8 @@ pub(crate) struct Association {
     generation: u64,
     /// The last server answer (response or fault) was this fault: (frame, status).
     last_answer_fault: Option<(u32, u32)>,
+    /// Tables whose cap bit since the tracker last asked (`Table::bit`).
+    limits_hit: u8,
 }
 
 fn is_client_pdu(t: PacketType) -> bool {
@@ -141,6 +143,7 @@ impl Association {
             call_order: VecDeque::new(),
             generation: 0,
             last_answer_fault: None,
+            limits_hit: 0,
         }
     }
 
@@ -154,6 +157,16 @@ impl Association {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.summary.client_close.is_some() || self.summary.server_close.is_some()
+    }
+
+    /// A capped table of this association refused or forgot an entry.
+    pub(super) fn hit(&mut self, table: Table) {
+        self.limits_hit |= table.bit();
+    }
+
+    /// The tables whose cap bit since the last call.
+    pub(crate) fn take_limits(&mut self) -> u8 {
+        std::mem::take(&mut self.limits_hit)
     }
 
     /// Did this association see a definite identity change?

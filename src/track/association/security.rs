@@ -3,7 +3,7 @@ use super::{Association, Departure, Step, MAX_IDENTITIES, MAX_SECURITY};
 use crate::proto::dcerpc::Auth;
 use crate::proto::{ntlmssp, spnego};
 use crate::track::summary::{IdentityChangeSummary, IdentitySummary};
-use crate::track::{AuthType, ChangeKind, Doubt, Finding, Identity, InterfaceView, Match, SecurityView};
+use crate::track::{AuthType, ChangeKind, Doubt, Finding, Identity, InterfaceView, Match, SecurityView, Table};
 
 /// Longest domain or user name kept, in characters (Windows names are far shorter); stops a
 /// hostile AUTHENTICATE from being copied into every later PDU's view at full length.
@@ -102,6 +102,7 @@ impl Association {
         let id = auth.trailer.auth_context_id;
         if !self.security.contains_key(&id) {
             if self.security.len() >= MAX_SECURITY {
+                self.hit(Table::SecurityContexts);
                 return None;
             }
             self.first_security.get_or_insert(id);
@@ -323,6 +324,7 @@ impl Association {
                         interface,
                     });
                 } else {
+                    self.hit(Table::ListedIdentities);
                     self.summary.changes_dropped = self.summary.changes_dropped.saturating_add(1);
                 }
                 step.events.change_frame = Some(frame);
@@ -346,6 +348,7 @@ impl Association {
         if self.summary.identities.len() < MAX_IDENTITIES {
             self.summary.identities.push(entry);
         } else {
+            self.hit(Table::ListedIdentities);
             self.summary.identities_dropped = self.summary.identities_dropped.saturating_add(1);
         }
     }
