@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <ws_version.h>
 #include <epan/conversation.h>
 #include <epan/dissectors/packet-tcp.h>
 #include <epan/proto.h>
@@ -95,7 +96,13 @@ const uint8_t *dcomauth_tvb_bytes(tvbuff_t *tvb, uint32_t *len)
 
 const uint8_t *dcomauth_reassembled_tcp(packet_info *pinfo, uint32_t *len)
 {
+#if WIRESHARK_VERSION_MAJOR > 4 || WIRESHARK_VERSION_MINOR >= 6
+    /* 4.6 made data sources opaque and dropped get_data_source_tvb_by_name. */
+    struct data_source *src = get_data_source_by_name(pinfo, "Reassembled TCP");
+    return dcomauth_tvb_bytes(src != NULL ? get_data_source_tvb(src) : NULL, len);
+#else
     return dcomauth_tvb_bytes(get_data_source_tvb_by_name(pinfo, "Reassembled TCP"), len);
+#endif
 }
 
 proto_item *dcomauth_add_text(proto_tree *tree, int hf, tvbuff_t *tvb, const char *value)
