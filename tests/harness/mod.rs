@@ -98,7 +98,11 @@ impl Tshark {
             .env("HOME", &self.home)
             .env_remove("WIRESHARK_CONFIG_DIR")
             .env("LC_ALL", "C.UTF-8");
-        cmd.output().expect("run tshark")
+        let mut out = cmd.output().expect("run tshark");
+        if args.windows(2).any(|w| w == ["-T", "fields"]) {
+            out.stdout = fields_as_4_0(&out.stdout);
+        }
+        out
     }
 
     /// Writes a generated capture where the unprivileged tshark can read it.
@@ -124,6 +128,42 @@ impl Tshark {
         }
         self.run(&args).lines().map(str::to_owned).collect()
     }
+}
+
+/// `-T fields` output as tshark 4.0 prints it, so one set of expectations serves every version:
+/// newer tshark (seen on 4.4 and 4.6) doubles each backslash in field values (`-E escape`) and
+/// prints booleans as `True`/`False` instead of `1`/`0`.
+pub fn fields_as_4_0(text: &[u8]) -> Vec<u8> {
+    if env!("DCOMAUTH_WIRESHARK_VERSION") == "4.0" {
+        return text.to_vec();
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut cell_start = 0;
+    let mut bytes = text.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if matches!(b, b'\t' | b'\n' | b'|' | 0x1f) {
+            bool_cell(&mut out, cell_start);
+            out.push(b);
+            cell_start = out.len();
+            continue;
+        }
+        out.push(b);
+        if b == b'\\' && bytes.peek() == Some(&b'\\') {
+            bytes.next();
+        }
+    }
+    bool_cell(&mut out, cell_start);
+    out
+}
+
+fn bool_cell(out: &mut Vec<u8>, start: usize) {
+    let digit = match &out[start..] {
+        b"True" => b'1',
+        b"False" => b'0',
+        _ => return,
+    };
+    out.truncate(start);
+    out.push(digit);
 }
 
 /// The shared reference captures (read-only, never copied into the repo): `DCOMAUTH_SHARED_CAPTURES`,
