@@ -46,6 +46,13 @@ static void record(unsigned long code, const char *message)
         }                                              \
     } while (0)
 
+#ifdef _WIN32
+/* The Windows cross-build uses wireshark-sys/windows/glibconfig.h (LLP64); Wireshark's own
+ * Windows build has these widths. */
+_Static_assert(sizeof(glong) == 4 && sizeof(gint64) == 8, "LLP64 GLib integer widths");
+_Static_assert(sizeof(gsize) == sizeof(void *) && sizeof(gintptr) == sizeof(void *), "LLP64 GLib pointer widths");
+#endif
+
 static dissector_t rust_postdissector;
 
 static int dcomauth_postdissector(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)

@@ -22,6 +22,9 @@ mirror="${DCOMAUTH_MIRROR:-http://deb.debian.org/debian}"
 # What the crate needs inside a root: the release's tshark and headers, libclang for bindgen,
 # a C compiler for the shim; setpriv (util-linux) lets the tests run tshark as nobody.
 packages=(tshark libwireshark-dev libglib2.0-dev libclang-dev pkg-config gcc libc6-dev util-linux ca-certificates)
+# More for a particular use (tests/platforms/windows.sh adds the MinGW cross toolchain).
+read -r -a extra <<<"${DCOMAUTH_ROOTS_EXTRA_PACKAGES:-}"
+packages+=("${extra[@]}")
 
 args=("$@")
 shell=0
