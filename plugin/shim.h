@@ -1,6 +1,7 @@
 /* The C side of dcomauth: what bindgen cannot give (macros, static inlines) and every access to a
  * structure whose layout moves between Wireshark minors. Rust never reads packet_info, frame_data,
- * field_info or tcp_analysis itself; it calls these. None of them throws. */
+ * field_info or tcp_analysis itself; it calls these. None of them throws: what epan throws inside
+ * them is caught in C (see shim.c) and re-thrown only after Rust has returned. */
 #ifndef DCOMAUTH_SHIM_H
 #define DCOMAUTH_SHIM_H
 
@@ -8,6 +9,11 @@
 
 #include <epan/packet.h>
 #include <epan/expert.h>
+
+/* Creates the post-dissector handle around `rust` and registers it: a C wrapper that re-throws, once
+ * `rust` has returned, the first epan exception caught during the call (the tree calls below then
+ * return NULL until the next frame). */
+dissector_handle_t dcomauth_register_postdissector(dissector_t rust, int proto);
 
 /* Frame facts */
 int dcomauth_visited(const packet_info *pinfo);
@@ -28,7 +34,9 @@ int dcomauth_tcp_stream(packet_info *pinfo, int proto_tcp, uint32_t *stream);
 const uint8_t *dcomauth_tvb_bytes(tvbuff_t *tvb, uint32_t *len);
 const uint8_t *dcomauth_reassembled_tcp(packet_info *pinfo, uint32_t *len);
 
-/* Tree items: format strings are always "%s" so usernames with '%' stay text. */
+/* Tree items: format strings are always "%s" so usernames with '%' stay text. NULL when there is
+ * no tree, or when epan threw (past gui.max_tree_items, for instance). */
+proto_item *dcomauth_add_protocol(proto_tree *tree, int proto, tvbuff_t *tvb, int ett, proto_tree **subtree);
 proto_item *dcomauth_add_text(proto_tree *tree, int hf, tvbuff_t *tvb, const char *value);
 proto_item *dcomauth_add_uint(proto_tree *tree, int hf, tvbuff_t *tvb, uint32_t value);
 proto_item *dcomauth_add_bool(proto_tree *tree, int hf, tvbuff_t *tvb, int value);

@@ -18,10 +18,19 @@ pub mod uuid;
 
 include!(concat!(env!("OUT_DIR"), "/plugin_exports.rs"));
 
-/// `WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_TAP_LISTENER`, read by Wireshark 4.2 and later.
+#[cfg(not(wireshark_4_0))]
+use wireshark_sys::{WS_PLUGIN_DESC_DISSECTOR, WS_PLUGIN_DESC_TAP_LISTENER};
+/// 4.0 has no `wsutil/plugins.h` and never calls `plugin_describe`; the values are those of 4.2+.
+#[cfg(wireshark_4_0)]
+const WS_PLUGIN_DESC_DISSECTOR: u32 = 1 << 0;
+#[cfg(wireshark_4_0)]
+const WS_PLUGIN_DESC_TAP_LISTENER: u32 = 1 << 4;
+
+/// What the plugin provides, read by Wireshark 4.2 and later (`tshark -G plugins` prints the first
+/// of dissector, file type, codec, epan, tap listener, dfilter that is set).
 #[no_mangle]
 pub extern "C" fn plugin_describe() -> u32 {
-    1 | 1 << 3
+    WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_TAP_LISTENER
 }
 
 /// Entry point the loader calls once: hands epan our registration routines.

@@ -119,7 +119,11 @@ fn expected_problems(name: &str, cap: &Capture) -> Vec<(u32, String)> {
     let p = |mark: &str, msg: &str| (cap.frame(mark), msg.to_string());
     match name {
         "seed-winpe" | "seed-winpe-connect" => vec![p("a3_client_rst", RST)],
-        // The client acknowledges the lost bytes twice before the server sends past the hole.
+        // The client acknowledges the lost bytes twice before the server sends past the hole;
+        // tshark 4.4 and 4.6 flag only the first of the two.
+        "capture-gap" if env!("DCOMAUTH_WIRESHARK_VERSION") != "4.0" => {
+            vec![p("alter", ACKED_UNSEEN), p("alter_resp", PREVIOUS_NOT_CAPTURED)]
+        }
         "capture-gap" => {
             vec![p("alter", ACKED_UNSEEN), p("alter_resp", PREVIOUS_NOT_CAPTURED), p("change", ACKED_UNSEEN)]
         }

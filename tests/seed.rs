@@ -184,7 +184,7 @@ fn assert_ctx0_is_administrator_after(name: &str, cap: &Capture, mark: &str, str
     let path = tshark.capture(name, &cap.bytes());
     let filter = format!("tcp.stream == {stream} && frame.number > {} && dcomauth.ctx_id == 0", cap.frame(mark));
     for two_pass in [false, true] {
-        let rows = tshark.fields(&path, two_pass, &filter, &["dcomauth.identity", "dcomauth.auth_context_id"]);
+        let rows = tshark.fields(&path, two_pass, &filter, &["dcomauth.identity", "dcomauth.identity.changed"]);
         assert!(rows.len() >= 2, "{name}: only {} ctx 0 PDUs after the change", rows.len());
         for row in &rows {
             assert_eq!(row, "\\administrator\t0", "{name}, two_pass={two_pass}: {rows:?}");

@@ -5,3 +5,7 @@
 #include <epan/expert.h>
 #include <epan/tap.h>
 #include <epan/stat_tap_ui.h>
+/* plugin_describe's WS_PLUGIN_DESC_* flags; 4.0 neither has the header nor reads the symbol. */
+#if WIRESHARK_VERSION_MAJOR > 4 || (WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR >= 2)
+#include <wsutil/plugins.h>
+#endif

@@ -48,8 +48,7 @@ pub extern "C" fn register_protoinfo() {
         prefs::register(proto);
         // SAFETY: plain epan registration calls with a static function and our protocol id.
         unsafe {
-            let handle = ws::create_dissector_handle(Some(dissect::postdissector), proto);
-            ws::register_postdissector(handle);
+            shim::dcomauth_register_postdissector(Some(dissect::postdissector), proto);
             TAP.store(ws::register_tap(stats::TAP_NAME.as_ptr()), Ordering::Relaxed);
             ws::register_init_routine(Some(init_routine));
             ws::register_cleanup_routine(Some(cleanup_routine));

@@ -79,13 +79,9 @@ pub unsafe fn frame(
     tree: *mut ws::proto_tree,
     verdict: &FrameVerdict,
 ) {
-    // SAFETY: per the function contract; a NULL tree yields a NULL item, which epan accepts below.
-    let top = unsafe { ws::proto_tree_add_item(tree, proto(), tvb, 0, 0, ws::ENC_NA) };
     let mut sub = null_mut();
-    if !top.is_null() {
-        // SAFETY: `top` is a live item of this tree.
-        sub = unsafe { ws::proto_item_add_subtree(top, ett(Ett::Main)) };
-    }
+    // SAFETY: per the function contract; a NULL tree yields a NULL item and subtree.
+    let top = unsafe { shim::dcomauth_add_protocol(tree, proto(), tvb, ett(Ett::Main), &mut sub) };
     let root = Tree { tvb, node: sub };
     if let Some(stream) = verdict.stream {
         generated(root.uint(Hf::Stream, stream));

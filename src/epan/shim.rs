@@ -1,9 +1,18 @@
 //! Declarations of `plugin/shim.c`: the macros, static inlines and layout-dependent reads.
 use std::os::raw::{c_char, c_int};
 
+use wireshark_sys as ws;
 use wireshark_sys::{expert_field, packet_info, proto_item, proto_tree, tvbuff_t};
 
 extern "C" {
+    pub fn dcomauth_register_postdissector(rust: ws::dissector_t, proto: c_int) -> ws::dissector_handle_t;
+    pub fn dcomauth_add_protocol(
+        tree: *mut proto_tree,
+        proto: c_int,
+        tvb: *mut tvbuff_t,
+        ett: c_int,
+        subtree: *mut *mut proto_tree,
+    ) -> *mut proto_item;
     pub fn dcomauth_visited(pinfo: *const packet_info) -> c_int;
     pub fn dcomauth_frame_num(pinfo: *const packet_info) -> u32;
     pub fn dcomauth_abs_time_ns(pinfo: *const packet_info) -> i64;

@@ -32,8 +32,8 @@ pub extern "C" fn register_tap_listeners() {
     })
 }
 
-extern "C" fn summary_init(_opt_arg: *const c_char, _userdata: *mut c_void) {
-    guard((), || {
+extern "C" fn summary_init(_opt_arg: *const c_char, _userdata: *mut c_void) -> ws::stat_tap_init_result {
+    guard(ws::STAT_TAP_INIT_FAILED, || {
         // SAFETY: static names and callbacks; a failure comes back as a GString we report and free.
         unsafe {
             let err = ws::register_tap_listener(
@@ -48,8 +48,10 @@ extern "C" fn summary_init(_opt_arg: *const c_char, _userdata: *mut c_void) {
             );
             if !err.is_null() {
                 ws::g_string_free(err, 1);
+                return ws::STAT_TAP_INIT_FAILED;
             }
         }
+        ws::STAT_TAP_INIT_OK
     })
 }
 

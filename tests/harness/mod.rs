@@ -147,7 +147,7 @@ impl Tshark {
             None => {
                 let mut c = Command::new("tshark");
                 // Even if dcomauth is installed, these runs are about Wireshark's own dissectors.
-                c.args(["--disable-protocol", "dcomauth", "-n"]).env_remove("WIRESHARK_PLUGIN_DIR");
+                c.args(disable_dcomauth()).arg("-n").env_remove("WIRESHARK_PLUGIN_DIR");
                 c
             }
         };
@@ -156,7 +156,11 @@ impl Tshark {
             .env("XDG_CONFIG_HOME", &self.config)
             .env("WIRESHARK_CONFIG_DIR", self.config.join("wireshark"))
             .env("LC_ALL", "C.UTF-8");
-        cmd.output().expect("tshark must be installed")
+        let mut out = cmd.output().expect("tshark must be installed");
+        if args.windows(2).any(|w| w == ["-T", "fields"]) {
+            out.stdout = fields_as_4_0(&out.stdout);
+        }
+        out
     }
 
     /// Runs tshark with `args`; returns stdout, panicking with stderr on failure.
@@ -294,6 +298,57 @@ pub fn passes(two_pass: bool) -> &'static [&'static str] {
 /// "Expert Info (Warning/Security): text" as ("Warning/Security", "text").
 pub fn expert_item(item: &str) -> Option<(&str, &str)> {
     item.strip_prefix("Expert Info (")?.split_once("): ")
+}
+
+/// `-T fields` output as tshark 4.0 prints it, so one set of expectations serves every version:
+/// newer tshark (seen on 4.4 and 4.6) doubles each backslash in field values (`-E escape`) and
+/// prints booleans as `True`/`False` instead of `1`/`0`.
+pub fn fields_as_4_0(text: &[u8]) -> Vec<u8> {
+    if env!("DCOMAUTH_WIRESHARK_VERSION") == "4.0" {
+        return text.to_vec();
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut cell_start = 0;
+    let mut bytes = text.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if matches!(b, b'\t' | b'\n' | b'|' | 0x1f) {
+            bool_cell(&mut out, cell_start);
+            out.push(b);
+            cell_start = out.len();
+            continue;
+        }
+        out.push(b);
+        if b == b'\\' && bytes.peek() == Some(&b'\\') {
+            bytes.next();
+        }
+    }
+    bool_cell(&mut out, cell_start);
+    out
+}
+
+fn bool_cell(out: &mut Vec<u8>, start: usize) {
+    let digit = match &out[start..] {
+        b"True" => b'1',
+        b"False" => b'0',
+        _ => return,
+    };
+    out.truncate(start);
+    out.push(digit);
+}
+
+/// `--disable-protocol dcomauth` only where tshark knows the protocol: 4.4 and 4.6 refuse the
+/// option for one they do not know ("No such protocol dcomauth").
+fn disable_dcomauth() -> &'static [&'static str] {
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let installed = *INSTALLED.get_or_init(|| {
+        let out = Command::new("tshark").args(["-G", "protocols"]).output().expect("tshark -G protocols");
+        String::from_utf8_lossy(&out.stdout).lines().any(|l| l.split('\t').nth(2) == Some("dcomauth"))
+    });
+    if installed {
+        &["--disable-protocol", "dcomauth"]
+    } else {
+        &[]
+    }
 }
 
 /// The reference captures vendored from public projects (origin and licence in `ORIGINS.tsv` there).
