@@ -69,3 +69,39 @@ fn the_comparison_rule_is_a_preference() {
     let exact = entries(&tshark, &empty_domain, &["dcomauth.compare:exact"]);
     assert!(exact.iter().any(|m| m.starts_with("Identity changed inside the association")), "{exact:?}");
 }
+
+/// The severity of any entry is Wireshark's own preference (the Expert Info severity table).
+#[test]
+fn the_severity_of_identity_change_can_be_raised_or_lowered() {
+    let tshark = tshark_with_plugin();
+    let winpe = capture("tests/captures/seed-winpe.pcapng");
+    let path = winpe.to_string_lossy();
+    let severities = |opts: &[&str]| {
+        let mut args = vec!["-r", &path, "-Y", "dcomauth.identity_change", "-T", "fields", "-e", "_ws.expert.severity"];
+        args.extend(opts);
+        tshark.run(&args).lines().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let warn = harness::SEVERITY_WARN.to_string();
+    let error = harness::SEVERITY_ERROR.to_string();
+    assert_eq!(severities(&[]), [warn.clone(), warn]);
+    let raised = severities(&["-o", "uat:expert_severity:\"dcomauth.identity_change\",\"Error\""]);
+    assert_eq!(raised, [error.clone(), error]);
+}
+
+#[test]
+fn ignoring_anonymous_logons_and_capping_calls_take_effect() {
+    let tshark = tshark_with_plugin();
+    let anon = tshark.capture("prefs-anonymous.pcapng", &capgen::scenarios::anonymous_logon().bytes());
+    let changes =
+        |opts: &[&str]| entries(&tshark, &anon, opts).into_iter().filter(|m| m.starts_with("Identity changed")).count();
+    assert_eq!(changes(&[]), 1);
+    assert_eq!(changes(&["dcomauth.ignore_anonymous:TRUE"]), 0);
+    let winpe = capture("tests/captures/seed-winpe.pcapng");
+    let limits = |opts: &[&str]| {
+        entries(&tshark, &winpe, opts).into_iter().filter(|m| m.starts_with("State limit reached")).collect::<Vec<_>>()
+    };
+    assert!(limits(&[]).is_empty());
+    let capped = limits(&["dcomauth.max_calls:2"]);
+    assert_eq!(capped.len(), 1, "{capped:?}");
+    assert!(capped[0].contains("more than 2 calls in one association"), "{capped:?}");
+}
