@@ -267,21 +267,30 @@ impl Tshark {
         out
     }
 
-    /// Every expert entry of ours in `capture`, grouped by expert name, in frame order.
+    /// Every expert entry of ours in `capture`, grouped by expert name, in frame order. One tshark
+    /// run: which of our expert fields a frame carries says which name each message of ours has.
     pub fn entries(&self, capture: &Path, two_pass: bool) -> Vec<(&'static str, Entry)> {
+        let filter = EXPERT_NAMES.join(" || ");
+        let mut fields = vec!["frame.number", "_ws.expert"];
+        fields.extend(EXPERT_NAMES);
         let mut out = Vec::new();
-        for name in EXPERT_NAMES {
-            let lines = self.field_lines(capture, passes(two_pass), '\u{1f}', name, &["frame.number", "_ws.expert"]);
-            for line in lines {
-                let (frame, items) = line.split_once('\t').unwrap_or((&line, ""));
-                let frame: u32 = frame.parse().expect("frame number");
-                for (class, message) in items.split('\u{1f}').filter_map(expert_item) {
-                    if is_ours(name, message) {
-                        out.push((name, Entry { frame, class: class.to_owned(), message: message.to_owned() }));
-                    }
+        for line in self.field_lines(capture, passes(two_pass), '\u{1f}', &filter, &fields) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let (Some(frame), Some(items)) = (cols.first(), cols.get(1)) else { continue };
+            let frame: u32 = frame.parse().expect("frame number");
+            let present: Vec<&'static str> = EXPERT_NAMES
+                .iter()
+                .zip(cols.iter().skip(2))
+                .filter(|(_, cell)| !cell.is_empty())
+                .map(|(name, _)| *name)
+                .collect();
+            for (class, message) in items.split('\u{1f}').filter_map(expert_item) {
+                if let Some(name) = present.iter().find(|name| is_ours(name, message)) {
+                    out.push((*name, Entry { frame, class: class.to_owned(), message: message.to_owned() }));
                 }
             }
         }
+        out.sort_by_key(|(name, e)| (EXPERT_NAMES.iter().position(|n| n == name), e.frame));
         out
     }
 }
