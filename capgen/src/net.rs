@@ -467,15 +467,13 @@ impl Capture {
     pub fn connect(&mut self, spec: FlowSpec) -> FlowId {
         let (cisn, sisn) = isns(&spec);
         let f = self.open(spec);
-        let syn = self.segment(f, Dir::Client, cisn, 0, TCP_SYN, 8192, syn_options(), Vec::new());
+        let syn = self.segment(f, Dir::Client, (cisn, 0), (TCP_SYN, 8192), syn_options(), Vec::new());
         self.emit(&syn);
         let synack = self.segment(
             f,
             Dir::Server,
-            sisn,
-            cisn.wrapping_add(1),
-            TCP_SYN | TCP_ACK,
-            8192,
+            (sisn, cisn.wrapping_add(1)),
+            (TCP_SYN | TCP_ACK, 8192),
             syn_options(),
             Vec::new(),
         );
@@ -484,15 +482,13 @@ impl Capture {
         f
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One TCP segment of `flow` from `dir`: (seq, ack), (flags, window), options and payload.
     fn segment(
         &self,
         flow: FlowId,
         dir: Dir,
-        seq: u32,
-        ack: u32,
-        flags: u8,
-        window: u16,
+        (seq, ack): (u32, u32),
+        (flags, window): (u8, u16),
         options: Vec<u8>,
         payload: Vec<u8>,
     ) -> Segment {
@@ -523,7 +519,7 @@ impl Capture {
             assert!(n > 0 && n <= MSS, "segment size {n} outside 1..={MSS}");
             let seq = self.flows[flow].next(dir);
             let flags = if i + 1 == cuts.len() { TCP_PSH | TCP_ACK } else { TCP_ACK };
-            out.push(self.segment(flow, dir, seq, ack, flags, WINDOW, Vec::new(), bytes[off..off + n].to_vec()));
+            out.push(self.segment(flow, dir, (seq, ack), (flags, WINDOW), Vec::new(), bytes[off..off + n].to_vec()));
             let next = self.flows[flow].next_mut(dir);
             *next = next.wrapping_add(n as u32);
             off += n;
@@ -565,7 +561,8 @@ impl Capture {
     /// A pure ACK from `dir` for everything the other side sent.
     pub fn ack(&mut self, flow: FlowId, dir: Dir) -> u32 {
         let st = &self.flows[flow];
-        let seg = self.segment(flow, dir, st.next(dir), st.next(dir.other()), TCP_ACK, WINDOW, Vec::new(), Vec::new());
+        let seg =
+            self.segment(flow, dir, (st.next(dir), st.next(dir.other())), (TCP_ACK, WINDOW), Vec::new(), Vec::new());
         self.emit(&seg)
     }
 
@@ -575,10 +572,8 @@ impl Capture {
         let seg = self.segment(
             flow,
             dir,
-            st.next(dir),
-            st.next(dir.other()),
-            TCP_FIN | TCP_ACK,
-            WINDOW,
+            (st.next(dir), st.next(dir.other())),
+            (TCP_FIN | TCP_ACK, WINDOW),
             Vec::new(),
             Vec::new(),
         );
@@ -590,8 +585,14 @@ impl Capture {
     /// RST/ACK from `dir` with a zero window, as Windows aborts a connection.
     pub fn rst(&mut self, flow: FlowId, dir: Dir) -> u32 {
         let st = &self.flows[flow];
-        let seg =
-            self.segment(flow, dir, st.next(dir), st.next(dir.other()), TCP_RST | TCP_ACK, 0, Vec::new(), Vec::new());
+        let seg = self.segment(
+            flow,
+            dir,
+            (st.next(dir), st.next(dir.other())),
+            (TCP_RST | TCP_ACK, 0),
+            Vec::new(),
+            Vec::new(),
+        );
         self.emit(&seg)
     }
 

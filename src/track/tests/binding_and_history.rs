@@ -127,7 +127,7 @@ fn third_association_of_a_host_pair_carries_history() {
 
     cap.connect(1, 59917);
     cap.baseline(11, IENUMWBEMCLASSOBJECT);
-    let first = cap.c(request(cap.o, WHOLE, 12, 0, 3, None, &[0; 4], Some(&verifier(10, 0))));
+    let first = cap.c(request(cap.o, WHOLE, (12, 0, 3), None, &[0; 4], Some(&verifier(10, 0))));
     assert_eq!(
         first.pdus[0].history,
         PairHistory { earlier: 1, with_change: 1, with_abort: 1, last_change_frame: Some(13) }
@@ -149,7 +149,7 @@ fn third_association_of_a_host_pair_carries_history() {
     cap.client.addr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
     cap.connect(2, 59918);
     cap.baseline(17, IREMUNKNOWN2);
-    let v = cap.c(request(cap.o, WHOLE, 18, 0, 6, None, &[0; 4], Some(&verifier(10, 0))));
+    let v = cap.c(request(cap.o, WHOLE, (18, 0, 6), None, &[0; 4], Some(&verifier(10, 0))));
     assert_eq!(
         v.pdus[0].history,
         PairHistory { earlier: 2, with_change: 2, with_abort: 2, last_change_frame: Some(abort_frame) }
@@ -177,7 +177,7 @@ fn unauthenticated_association_gets_no_views_until_a_sec_trailer() {
     let v = cap.c(bind(o, WHOLE, 1, &[item(0, ISYSTEMACTIVATOR, ndr())], None));
     assert!(v.is_empty() && v.stream.is_none());
     cap.s(bind_ack(o, WHOLE, 1, &[accept()], None));
-    assert!(cap.c(request(o, WHOLE, 2, 0, 3, None, &[0; 4], None)).is_empty());
+    assert!(cap.c(request(o, WHOLE, (2, 0, 3), None, &[0; 4], None)).is_empty());
     assert!(cap.t.tracks(0));
     // The bind carrying a NEGOTIATE is shown: the association is authenticated from it on.
     let mut cap = Cap::new(LE);
@@ -197,14 +197,14 @@ fn request_without_sec_trailer_runs_under_the_latest_context() {
     cap.baseline(3, ISYSTEMACTIVATOR);
     cap.reauth(8, 79232, "REDMOND", "jiangyue");
     let o = cap.o;
-    let v = cap.c(request(o, WHOLE, 9, 1, 5, None, &[0; 4], None));
+    let v = cap.c(request(o, WHOLE, (9, 1, 5), None, &[0; 4], None));
     assert_eq!(v.pdus[0].identity, Some(jiangyue()));
     assert_eq!(v.pdus[0].security.as_ref().map(|s| s.auth_context_id), Some(79232));
     let r = cap.s(response(o, 9, 1, &[0; 4], None));
     assert_eq!(r.pdus[0].identity, Some(jiangyue()));
     assert_eq!(r.pdus[0].opnum, Some(5));
     // A call on the baseline context is not changed, though the association is.
-    let v = cap.c(request(o, WHOLE, 10, 0, 5, None, &[0; 4], Some(&verifier(10, 0))));
+    let v = cap.c(request(o, WHOLE, (10, 0, 5), None, &[0; 4], Some(&verifier(10, 0))));
     assert_eq!(v.pdus[0].identity, Some(admin()));
     assert!(!v.pdus[0].changed());
     assert!(cap.s(fault(o, 10, 0, 5)).findings.is_empty());
@@ -219,9 +219,9 @@ fn a_fragmented_rem_query_interface_is_read_when_its_last_fragment_arrives() {
     let stub = rem_qi_stub(o, &[IMANAGEDOBJECT]);
     // The IID array is in the tail: nothing can be said on the first fragment.
     let (head, tail) = stub.split_at(stub.len() - 20);
-    let a = cap.c(request(o, PFC_FIRST_FRAG, 9, 1, 3, None, head, Some(&verifier(10, 79232))));
+    let a = cap.c(request(o, PFC_FIRST_FRAG, (9, 1, 3), None, head, Some(&verifier(10, 79232))));
     assert!(a.findings.is_empty());
-    let b = cap.c(request(o, PFC_LAST_FRAG, 9, 1, 3, None, tail, Some(&verifier(10, 79232))));
+    let b = cap.c(request(o, PFC_LAST_FRAG, (9, 1, 3), None, tail, Some(&verifier(10, 79232))));
     assert!(matches!(b.findings.as_slice(), [Finding::ManagedObjectQi { .. }]), "{:?}", b.findings);
     assert_eq!(b.pdus[0].interface, Some(iface(1, IREMUNKNOWN2)));
     assert_eq!(b.pdus[0].opnum, Some(3));

@@ -168,13 +168,11 @@ pub fn auth3(order: ByteOrder, call_id: u32, auth: &Auth) -> Vec<u8> {
     finish(Pdu::auth3(drep(order), call_id), WHOLE, Some(auth))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A request for `(call_id, ctx_id, opnum)`.
 pub fn request(
     order: ByteOrder,
     flags: u8,
-    call_id: u32,
-    ctx_id: u16,
-    opnum: u16,
+    (call_id, ctx_id, opnum): (u32, u16, u16),
     object: Option<Uuid>,
     stub: &[u8],
     auth: Option<&Auth>,

@@ -5,7 +5,7 @@ use super::*;
 /// A request on presentation context `ctx` without a sec_trailer (auth level CONNECT).
 fn connect_call(cap: &mut Cap, call_id: u32, ctx: u16) -> FrameVerdict {
     let o = cap.o;
-    cap.c(request(o, WHOLE, call_id, ctx, 5, None, &[0; 4], None))
+    cap.c(request(o, WHOLE, (call_id, ctx, 5), None, &[0; 4], None))
 }
 
 fn ok(cap: &mut Cap, call_id: u32, ctx: u16) -> FrameVerdict {
@@ -133,15 +133,15 @@ fn a_capture_that_starts_mid_association_says_a_change_is_possible() {
     let mut cap = Cap::new(LE);
     let o = cap.o;
     // Frame 1: a call on auth ctx 0, whose AUTHENTICATE happened before the capture.
-    cap.c(request(o, WHOLE, 20, 0, 4, None, &[0; 4], Some(&verifier(10, 0))));
+    cap.c(request(o, WHOLE, (20, 0, 4), None, &[0; 4], Some(&verifier(10, 0))));
     cap.s(response(o, 20, 0, &[0; 4], Some(&verifier(10, 0))));
     cap.reauth(21, 1, "REDMOND", "jiangyue"); // frames 3-5
-    let v = cap.c(request(o, WHOLE, 22, 1, 3, None, &[0; 4], Some(&verifier(10, 1))));
+    let v = cap.c(request(o, WHOLE, (22, 1, 3), None, &[0; 4], Some(&verifier(10, 1))));
     assert_eq!(v.pdus[0].change, Some(ChangeKind::Possible));
     let s = cap.summary(0);
     assert!(s.baseline_partial && s.changes.is_empty());
     let mut cap2 = Cap::new(LE);
-    cap2.c(request(o, WHOLE, 20, 0, 4, None, &[0; 4], Some(&verifier(10, 0))));
+    cap2.c(request(o, WHOLE, (20, 0, 4), None, &[0; 4], Some(&verifier(10, 0))));
     cap2.s(response(o, 20, 0, &[0; 4], Some(&verifier(10, 0))));
     let items = [item(1, IREMUNKNOWN2, ndr())];
     cap2.c(alter(o, 21, &items, Some(&ntlm(1, ntlm_negotiate()))));
@@ -214,7 +214,7 @@ fn a_new_connection_under_another_identity_is_a_pair_change() {
     );
     assert_eq!(a.findings[0].expert(), Expert::PairIdentityChange);
     assert_eq!(a.pdus[0].change, Some(ChangeKind::Pair));
-    cap.c(request(o, WHOLE, 2, 0, 4, None, &[0; 4], None));
+    cap.c(request(o, WHOLE, (2, 0, 4), None, &[0; 4], None));
     let f = cap.s(fault(o, 2, 0, 5));
     assert_eq!(
         f.findings.iter().map(Finding::message).collect::<Vec<_>>(),

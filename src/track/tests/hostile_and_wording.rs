@@ -47,7 +47,14 @@ fn hostile_bytes_never_panic() {
         bind_ack(o, WHOLE, 1, &[accept(), provider_reject()], Some(&ntlm(0, ntlm_challenge()))),
         auth3(o, 1, &ntlm(0, ntlm_authenticate("REDMOND", "jiangyue"))),
         alter(o, 2, &[item(1, IREMUNKNOWN2, ndr())], Some(&spnego(3, spnego_resp(&ntlm_anonymous(), false)))),
-        request(o, WHOLE, 2, 1, 3, None, &rem_qi_stub(o, &[IMANAGEDOBJECT, IPROVIDECLASSINFO]), Some(&verifier(10, 3))),
+        request(
+            o,
+            WHOLE,
+            (2, 1, 3),
+            None,
+            &rem_qi_stub(o, &[IMANAGEDOBJECT, IPROVIDECLASSINFO]),
+            Some(&verifier(10, 3)),
+        ),
         fault(o, 2, 1, 0x721),
         bind_nak(o, 2, 9),
     ];
@@ -80,7 +87,7 @@ fn memory_stays_bounded_under_a_flood_of_calls_and_contexts() {
     cap.baseline(3, ISYSTEMACTIVATOR);
     let o = cap.o;
     for i in 0..10_000u32 {
-        cap.c(request(o, WHOLE, 100 + i, (i % 600) as u16, 3, None, &[], Some(&verifier(10, i % 400))));
+        cap.c(request(o, WHOLE, (100 + i, (i % 600) as u16, 3), None, &[], Some(&verifier(10, i % 400))));
         cap.s(fault(o, 100 + i, 0, 5));
     }
     for i in 0..400u16 {
@@ -273,7 +280,7 @@ fn a_cap_that_bites_is_noted_once_per_table() {
     let o = cap.o;
     let mut notes = Vec::new();
     for call_id in 10..20 {
-        let v = cap.c(request(o, WHOLE, call_id, 0, 4, None, &[0; 4], Some(&verifier(10, 0))));
+        let v = cap.c(request(o, WHOLE, (call_id, 0, 4), None, &[0; 4], Some(&verifier(10, 0))));
         notes.extend(v.findings.into_iter().map(|f| (call_id, f)));
     }
     assert_eq!(notes, [(13, Finding::StateLimit { table: Table::Calls, cap: 4 })]);

@@ -94,7 +94,7 @@ impl Cap {
         self.c(bind(o, WHOLE, call_id, &[item(0, iface, ndr())], Some(&ntlm(0, ntlm_negotiate()))));
         self.s(bind_ack(o, WHOLE, call_id, &[accept()], Some(&ntlm(0, ntlm_challenge()))));
         self.c(auth3(o, call_id, &ntlm(0, ntlm_authenticate("", "administrator"))));
-        self.c(request(o, WHOLE, call_id, 0, 4, None, &[0; 32], Some(&verifier(10, 0))));
+        self.c(request(o, WHOLE, (call_id, 0, 4), None, &[0; 32], Some(&verifier(10, 0))));
         self.s(response(o, call_id, 0, &[0; 32], Some(&verifier(10, 0))));
     }
 
@@ -113,7 +113,7 @@ impl Cap {
         let o = self.o;
         let stub = rem_qi_stub(o, &[iid]);
         let ipid = Some(uuid("00007c04-0b4c-0000-1234-56789abcdef0"));
-        self.c(request(o, WHOLE, call_id, 1, 3, ipid, &stub, Some(&verifier(10, auth_ctx))))
+        self.c(request(o, WHOLE, (call_id, 1, 3), ipid, &stub, Some(&verifier(10, auth_ctx))))
     }
 
     fn fault(&mut self, call_id: u32, status: u32) -> FrameVerdict {
@@ -396,7 +396,7 @@ fn fault_without_change_then_server_fin_is_abort_after_fault() {
     let mut cap = Cap::new(LE);
     cap.baseline(3, ISYSTEMACTIVATOR);
     let o = cap.o;
-    cap.c(request(o, WHOLE, 4, 0, 3, None, &[0; 8], Some(&verifier(10, 0))));
+    cap.c(request(o, WHOLE, (4, 0, 3), None, &[0; 8], Some(&verifier(10, 0))));
     assert!(cap.s(fault(o, 4, 0, 0x721)).findings.is_empty());
     let v = cap.close(true, CloseKind::Rst);
     assert_eq!(
@@ -415,9 +415,9 @@ fn fault_then_response_then_server_fin_is_quiet() {
     let mut cap = Cap::new(LE);
     cap.baseline(3, ISYSTEMACTIVATOR);
     let o = cap.o;
-    cap.c(request(o, WHOLE, 4, 0, 3, None, &[0; 8], Some(&verifier(10, 0))));
+    cap.c(request(o, WHOLE, (4, 0, 3), None, &[0; 8], Some(&verifier(10, 0))));
     cap.s(fault(o, 4, 0, 5));
-    cap.c(request(o, WHOLE, 5, 0, 3, None, &[0; 8], Some(&verifier(10, 0))));
+    cap.c(request(o, WHOLE, (5, 0, 3), None, &[0; 8], Some(&verifier(10, 0))));
     cap.s(response(o, 5, 0, &[0; 8], Some(&verifier(10, 0))));
     assert!(cap.close(true, CloseKind::Fin).is_empty());
 }
@@ -428,7 +428,7 @@ fn a_server_close_long_after_calls_succeeded_again_is_not_blamed_on_the_change()
     cap.baseline(3, ISYSTEMACTIVATOR);
     cap.reauth(8, 79232, "REDMOND", "jiangyue");
     let o = cap.o;
-    cap.c(request(o, WHOLE, 9, 0, 3, None, &[0; 8], Some(&verifier(10, 0))));
+    cap.c(request(o, WHOLE, (9, 0, 3), None, &[0; 8], Some(&verifier(10, 0))));
     cap.s(response(o, 9, 0, &[0; 8], Some(&verifier(10, 0))));
     assert!(cap.close(true, CloseKind::Fin).is_empty());
 }
