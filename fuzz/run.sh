@@ -26,7 +26,7 @@ if [ ! -d corpus ]; then
     if [ -n "$c" ] && [ -f "$c/ORIGINS.tsv" ]; then shared=$c; break; fi
   done
   caps=(../tests/captures/*.pcapng)
-  if [ -n "$shared" ] && [ -f "$shared/ORIGINS.tsv" ]; then caps+=("$shared"/*.pcap "$shared"/*.pcapng); fi
+  if [ -n "$shared" ] && [ -f "$shared/ORIGINS.tsv" ]; then caps+=("$shared"/*.cap "$shared"/*.pcap "$shared"/*.pcapng); fi
   python3 seeds.py corpus "${caps[@]}"
 fi
 

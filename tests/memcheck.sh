@@ -5,6 +5,7 @@
 #
 #   tests/memcheck.sh            one small capture (tests/captures/seed-winpe.pcapng), about a minute
 #   tests/memcheck.sh --all      every generated capture and every reference capture
+#   tests/memcheck.sh FILE...    the captures named
 #   tests/memcheck.sh --baseline plain tshark (no plugin) over all captures with
 #                                --gen-suppressions=all: the raw material of tests/valgrind.supp
 #
@@ -14,7 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:-default}
-case $MODE in default | --all | --baseline) ;; *) echo "usage: $0 [--all|--baseline]" >&2; exit 2 ;; esac
+case $MODE in
+  default | --all | --baseline) ;;
+  -*) echo "usage: $0 [--all|--baseline|CAPTURE...]" >&2; exit 2 ;;
+  *) MODE=files ;;
+esac
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! command -v valgrind >/dev/null; then
@@ -29,9 +34,11 @@ for c in "${DCOMAUTH_SHARED_CAPTURES:-}" ../shared/captures /work/shared/capture
   if [ -n "$c" ] && [ -f "$c/ORIGINS.tsv" ]; then shared=$c; break; fi
 done
 caps=(tests/captures/seed-winpe.pcapng)
-if [ "$MODE" != default ]; then
+if [ "$MODE" = files ]; then
+  caps=("$@")
+elif [ "$MODE" != default ]; then
   caps=(tests/captures/*.pcapng)
-  if [ -n "$shared" ]; then caps+=("$shared"/*.pcap "$shared"/*.pcapng); else echo "note: no reference captures found" >&2; fi
+  if [ -n "$shared" ]; then caps+=("$shared"/*.cap "$shared"/*.pcap "$shared"/*.pcapng); else echo "note: no reference captures found" >&2; fi
 fi
 
 work=$(mktemp -d /tmp/dcomauth-memcheck.XXXXXX)
@@ -63,7 +70,8 @@ run() {
 }
 
 if [ "$MODE" != --baseline ]; then
-  run tshark -G plugins | grep -q libdcomauth.so || { echo "the plugin did not load" >&2; exit 1; }
+  plugins=$(run tshark -G plugins)
+  grep -q libdcomauth.so <<<"$plugins" || { echo "the plugin did not load" >&2; exit 1; }
 fi
 
 vg=(valgrind --tool=memcheck --error-exitcode=99 --num-callers=40 --keep-debuginfo=yes
