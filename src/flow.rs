@@ -56,6 +56,17 @@ impl Direction {
         self.next_hole = (slot + 1) % MAX_HOLES;
     }
 
+    /// Forgets holes whose start is no longer behind `high`: once the stream has moved 2^31 bytes
+    /// past a hole, serial comparisons place it ahead, and a later segment wrapping around onto its
+    /// old numbers would be taken for late data instead of a retransmission.
+    fn forget_stale_holes(&mut self, high: u32) {
+        for hole in &mut self.holes {
+            if hole.is_some_and(|(hs, _)| !before(hs, high)) {
+                *hole = None;
+            }
+        }
+    }
+
     /// Takes [seq, end) out of the hole containing it; false when no hole contains it.
     fn fill_hole(&mut self, seq: u32, end: u32) -> bool {
         let Some(slot) = self.holes.iter().position(|h| h.is_some_and(|(hs, he)| !before(seq, hs) && !before(he, end)))
@@ -144,6 +155,7 @@ impl Flows {
             }
         }
         dir.high = Some(end);
+        dir.forget_stale_holes(end);
 
         // PDUs completed by this segment come first in stream order.
         let mut out = Vec::new();

@@ -1,0 +1,5 @@
+#![no_main]
+//! See `dcomauth_fuzz::checks::ntlmssp` for what this target asserts.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| dcomauth_fuzz::checks::ntlmssp(data));
