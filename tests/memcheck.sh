@@ -28,17 +28,14 @@ if ! command -v valgrind >/dev/null; then
 fi
 command -v tshark >/dev/null || source plugin/prereqs.sh
 
-# The shared reference captures, found like tests/harness/mod.rs finds them.
-shared=""
-for c in "${DCOMAUTH_SHARED_CAPTURES:-}" ../shared/captures /work/shared/captures; do
-  if [ -n "$c" ] && [ -f "$c/ORIGINS.tsv" ]; then shared=$c; break; fi
-done
+# The reference captures vendored with the tests.
+shared=tests/captures/reference
 caps=(tests/captures/seed-winpe.pcapng)
 if [ "$MODE" = files ]; then
   caps=("$@")
 elif [ "$MODE" != default ]; then
   caps=(tests/captures/*.pcapng)
-  if [ -n "$shared" ]; then caps+=("$shared"/*.cap "$shared"/*.pcap "$shared"/*.pcapng); else echo "note: no reference captures found" >&2; fi
+  caps+=("$shared"/*.cap "$shared"/*.pcap "$shared"/*.pcapng)
 fi
 
 work=$(mktemp -d /tmp/dcomauth-memcheck.XXXXXX)

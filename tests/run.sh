@@ -16,6 +16,8 @@ cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 # One build serves the unit tests and the integration tests (they load target/debug/libdcomauth.so).
 cargo test --locked --workspace
+# The plugin inside tshark under valgrind memcheck on one small capture (--all: every capture).
+tests/memcheck.sh
 
 # A test that rewrote a committed golden file or capture must fail the run, even if it passed.
 git diff --exit-code -- tests/golden tests/captures
