@@ -67,7 +67,7 @@ impl Association {
         let (call_id, order) = (h.call_id, h.byte_order);
         let first_fragment = h.pfc_flags & PFC_FIRST_FRAG != 0;
         let last_fragment = h.pfc_flags & PFC_LAST_FRAG != 0;
-        if trailer_id.is_none() && !self.presentation.contains_key(&r.ctx_id) && !self.security.is_empty() {
+        if trailer_id.is_none() && !self.presentation.contains_key(&r.ctx_id) && self.summary.baseline_partial {
             // A call on a presentation context bound before the capture started: its identity is unknown.
             self.unbound_call_frame.get_or_insert(step.ctx.frame);
         }

@@ -234,3 +234,24 @@ fn a_new_connection_under_another_identity_is_a_pair_change() {
     cap.s(bind_ack(o, WHOLE, 1, &[accept()], Some(&ntlm(0, ntlm_challenge()))));
     assert!(cap.c(auth3(o, 1, &ntlm(0, ntlm_authenticate("redmond", "JiangYue")))).findings.is_empty());
 }
+
+#[test]
+fn a_late_capture_at_connect_level_says_the_first_identity_seen_may_not_be_the_first() {
+    let mut cap = Cap::new(LE);
+    let o = cap.o;
+    connect_call(&mut cap, 20, 0); // frame 1: ctx 0 was bound before the capture started
+    ok(&mut cap, 20, 0);
+    let items = [item(1, IREMUNKNOWN2, ndr())];
+    cap.c(alter(o, 21, &items, Some(&ntlm(1, ntlm_negotiate()))));
+    cap.s(alter_resp(o, 21, &[accept()], Some(&ntlm(1, ntlm_challenge()))));
+    let a = cap.c(auth3(o, 21, &ntlm(1, ntlm_authenticate("REDMOND", "jiangyue"))));
+    assert_eq!(
+        a.findings.iter().map(Finding::message).collect::<Vec<_>>(),
+        ["Possible identity change: REDMOND\\jiangyue (auth ctx 1, IRemUnknown2) authenticated after calls from \
+          frame 1 on contexts bound before the capture started, under an identity it did not see (identity not \
+          verified)"]
+    );
+    // The call on ctx 0 after it stays unattributed: its context's identity was never on the wire.
+    let v = connect_call(&mut cap, 22, 0);
+    assert_eq!(v.pdus[0].identity, None);
+}
