@@ -125,7 +125,8 @@ Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp >"$tmp/xvfb.log" 2>&1 3>"
 xvfb_pid=$!
 for _ in $(seq 50); do [ -s "$tmp/display" ] && break; sleep 0.2; done
 [ -s "$tmp/display" ] || { cat "$tmp/xvfb.log" >&2; say "Xvfb did not start"; exit 1; }
-export DISPLAY=":$(cat "$tmp/display")"
+DISPLAY=":$(cat "$tmp/display")"
+export DISPLAY
 
 # Waits for a window whose name matches $1 and prints its id.
 window() {
