@@ -12,14 +12,22 @@ plugin_dest() {
   if [ -n "${DCOMAUTH_PLUGIN_DEST:-}" ]; then
     printf '%s\n' "$DCOMAUTH_PLUGIN_DEST"
   elif [ "$(id -u)" -eq 0 ]; then
-    echo "$(global_plugins)/epan"
+    local global
+    global="$(global_plugins)"
+    echo "$global/epan"
   else
-    echo "$(tshark -G folders | awk -F'\t' '/^Personal Plugins:/ {print $2}')/epan"
+    local personal
+    personal="$(tshark -G folders | awk -F'\t' '/^Personal Plugins:/ {print $2}')"
+    [ -n "$personal" ] || { echo "dcomauth: tshark -G folders names no personal plugin folder" >&2; return 1; }
+    echo "$personal/epan"
   fi
 }
 global_plugins() {
-  pkg-config --variable=plugindir wireshark 2>/dev/null ||
-    tshark -G folders | awk -F'\t' '/^Global Plugins:/ {print $2}'
+  local global
+  global="$(pkg-config --variable=plugindir wireshark 2>/dev/null ||
+    tshark -G folders | awk -F'\t' '/^Global Plugins:/ {print $2}')"
+  [ -n "$global" ] || { echo "dcomauth: neither pkg-config nor tshark names the global plugin folder" >&2; return 1; }
+  echo "$global"
 }
 
 if [ "${1:-}" = "--print-dest" ]; then
