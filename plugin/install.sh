@@ -1,23 +1,64 @@
 #!/usr/bin/env bash
 # The main job: build dcomauth, install it where Wireshark loads it for the user running this
 # (the global plugin folder as root, the personal one otherwise) and show its findings on the
-# bundled WinPE capture from the case study.
+# bundled WinPE capture from the case study. plugin/uninstall.sh removes it again.
+#
+#   plugin/install.sh                # build (--release) and install
+#   plugin/install.sh --print-dest   # only print the folder it would install into
+#
+#   DCOMAUTH_SO=path/libdcomauth.so  install this already built plugin: no build, no Rust needed
+#   DCOMAUTH_PLUGIN_DEST=folder      install into this folder instead (e.g. $WIRESHARK_PLUGIN_DIR/4.0/epan,
+#                                    a portable Wireshark, a package staging tree); tshark is not
+#                                    asked to load it from there, and no findings are shown
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source plugin/prereqs.sh
 
-cargo build --release --locked -p dcomauth
-so="${CARGO_TARGET_DIR:-target}/release/libdcomauth.so"
+# The folder Wireshark loads epan plugins from for this user; plugin/uninstall.sh uses the same rule.
+plugin_dest() {
+  if [ -n "${DCOMAUTH_PLUGIN_DEST:-}" ]; then
+    printf '%s\n' "$DCOMAUTH_PLUGIN_DEST"
+  elif [ "$(id -u)" -eq 0 ]; then
+    # Wireshark ignores personal plugin folders when run as root.
+    local global
+    global="$(global_plugins)"
+    echo "$global/epan"
+  else
+    local personal
+    personal="$(tshark -G folders | awk -F'\t' '/^Personal Plugins:/ {print $2}')"
+    [ -n "$personal" ] || { echo "dcomauth: tshark -G folders names no personal plugin folder" >&2; return 1; }
+    echo "$personal/epan"
+  fi
+}
+global_plugins() {
+  local global
+  global="$(pkg-config --variable=plugindir wireshark 2>/dev/null ||
+    tshark -G folders | awk -F'\t' '/^Global Plugins:/ {print $2}')"
+  [ -n "$global" ] || { echo "dcomauth: neither pkg-config nor tshark names the global plugin folder" >&2; return 1; }
+  echo "$global"
+}
 
-if [ "$(id -u)" -eq 0 ]; then
-  # Wireshark ignores personal plugin folders when run as root.
-  dest="$(pkg-config --variable=plugindir wireshark)/epan"
-else
-  dest="$(tshark -G folders | awk -F'\t' '/^Personal Plugins:/ {print $2}')/epan"
+if [ "${1:-}" = "--print-dest" ]; then
+  plugin_dest
+  exit 0
+elif [ $# -gt 0 ]; then
+  sed -n '2,12p' "$0" >&2
+  exit 2
 fi
+
+if [ -n "${DCOMAUTH_SO:-}" ]; then
+  so="$DCOMAUTH_SO"
+  [ -f "$so" ] || { echo "dcomauth: DCOMAUTH_SO=$so is not a file" >&2; exit 1; }
+  command -v tshark >/dev/null || { echo "dcomauth: tshark is not installed (plugin/prereqs.sh installs it)" >&2; exit 1; }
+else
+  source plugin/prereqs.sh
+  cargo build --release --locked -p dcomauth
+  so="${CARGO_TARGET_DIR:-target}/release/libdcomauth.so"
+fi
+
+dest="$(plugin_dest)"
 mkdir -p "$dest"
-global="$(pkg-config --variable=plugindir wireshark)/epan/libdcomauth.so"
-if [ "$(id -u)" -ne 0 ] && [ -e "$global" ]; then
+global="$(global_plugins)/epan/libdcomauth.so"
+if [ "$(id -u)" -ne 0 ] && [ -z "${DCOMAUTH_PLUGIN_DEST:-}" ] && [ -e "$global" ]; then
   echo "dcomauth: note: $global exists too; Wireshark warns about a plugin found in two folders" >&2
 fi
 if cmp -s "$so" "$dest/libdcomauth.so"; then
@@ -25,6 +66,11 @@ if cmp -s "$so" "$dest/libdcomauth.so"; then
 else
   install -m 0644 "$so" "$dest/libdcomauth.so"
   echo "dcomauth: installed $dest/libdcomauth.so"
+fi
+if [ -n "${DCOMAUTH_PLUGIN_DEST:-}" ]; then
+  echo "dcomauth: DCOMAUTH_PLUGIN_DEST is set: not checked with tshark (Wireshark loads plugins from" \
+    "<dir>/<major.minor>/epan when WIRESHARK_PLUGIN_DIR=<dir>, except as root)"
+  exit 0
 fi
 
 capture=tests/captures/seed-winpe.pcapng
