@@ -79,6 +79,14 @@ pub unsafe fn frame(
     tree: *mut ws::proto_tree,
     verdict: &FrameVerdict,
 ) {
+    if tree.is_null() {
+        // No tree is built (`tshark -z expert`, the first pass of `-2`): every item would be thrown
+        // away, so nothing is formatted for them; only the expert infos, which need their message.
+        for f in &verdict.findings {
+            expert(pinfo, null_mut(), f);
+        }
+        return;
+    }
     let mut sub = null_mut();
     // SAFETY: per the function contract; a NULL tree yields a NULL item and subtree.
     let top = unsafe { shim::dcomauth_add_protocol(tree, proto(), tvb, ett(Ett::Main), &mut sub) };
@@ -253,9 +261,15 @@ fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &
         }
         Finding::IdentityChange { .. } | Finding::ManagedObjectQi { .. } | Finding::StateLimit { .. } => {}
     }
+    expert(pinfo, top, f);
+}
+
+/// The finding's expert info on `item` (NULL when there is no tree).
+fn expert(pinfo: *mut ws::packet_info, item: *mut ws::proto_item, f: &Finding) {
     let text = c(&f.message());
-    // SAFETY: `pinfo`/`top` are this dissection's; the message goes through "%s" in the shim.
-    unsafe { shim::dcomauth_expert(pinfo, top, ei(f.expert()), text.as_ptr()) };
+    // SAFETY: `pinfo`/`item` are this dissection's (epan accepts a NULL item); the message goes
+    // through "%s" in the shim.
+    unsafe { shim::dcomauth_expert(pinfo, item, ei(f.expert()), text.as_ptr()) };
 }
 
 /// The fault status and the HRESULT the caller gets, each with its name.
