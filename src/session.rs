@@ -198,6 +198,21 @@ mod tests {
     }
 
     #[test]
+    fn the_statistics_table_finds_an_association_by_its_stream() {
+        let mut s = Session::new();
+        for (n, stream) in [(1u32, 4u32), (2, 9)] {
+            let f = frame(SERVER, CLIENT, 500, 0x18, &fault(n, 0x721));
+            s.first_pass(&FrameInput { stream, ..input(n, SERVER, CLIENT, &f, true) });
+        }
+        for stream in [4, 9] {
+            let scanned = s.tracker().associations().find(|a| a.stream == stream);
+            assert!(scanned.is_some(), "stream {stream} is tracked");
+            assert_eq!(s.tracker().association(stream), scanned);
+        }
+        assert_eq!(s.tracker().association(5), None);
+    }
+
+    #[test]
     fn frames_before_any_dcerpc_are_not_looked_at() {
         let s = Session::new();
         assert!(!s.tracks_anything());
