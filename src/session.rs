@@ -91,6 +91,7 @@ impl Session {
             self.feed_pdus(input, &segment, &ctx, &mut verdict);
         }
         if let Some(kind) = close_kind(&segment) {
+            self.flows.close(input.stream);
             if self.tracker.tracks(input.stream) {
                 self.tracker.close(&ctx, kind, &mut verdict);
                 // The close belongs to the association even without a finding (statistics table, tree).
