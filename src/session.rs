@@ -213,6 +213,18 @@ mod tests {
         assert_eq!(s.tracker().association(5), None);
     }
 
+    /// Every stored verdict keeps these for the whole capture: they must not grow unnoticed
+    /// (issue 10 wants a frame to cost far less; shrinking them updates these numbers).
+    #[test]
+    fn retained_sizes_are_pinned() {
+        use crate::track::{FrameVerdict, PduView};
+        use std::mem::size_of;
+        // Today: 56 + 144 per PDU, in an Arc and a Vec of their own, per frame with DCE/RPC;
+        // issue 10's target is 64 bytes per frame all told.
+        assert_eq!(size_of::<FrameVerdict>(), 56);
+        assert_eq!(size_of::<PduView>(), 144);
+    }
+
     #[test]
     fn frames_before_any_dcerpc_are_not_looked_at() {
         let s = Session::new();

@@ -13,7 +13,8 @@ use crate::track::{AuthType, Doubt, Finding, FrameVerdict, PduView, Rejection};
 
 /// Text for epan: interior NULs (hostile usernames) become U+FFFD instead of truncating.
 fn c(text: &str) -> CString {
-    CString::new(text.replace('\0', "\u{fffd}")).unwrap_or_default()
+    // One copy in the usual case; the replacement only for text that has a NUL.
+    CString::new(text).unwrap_or_else(|_| CString::new(text.replace('\0', "\u{fffd}")).unwrap_or_default())
 }
 
 struct Tree {
@@ -277,4 +278,15 @@ fn status_items(t: &Tree, status: u32) {
     let name = names::status(status).map_or("unknown status", |s| s.name);
     append(generated(t.uint(Hf::Status, status)), &format!(" ({name})"));
     generated(t.uint(Hf::Hresult, names::hresult(status)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::c;
+
+    #[test]
+    fn text_for_epan_keeps_plain_text_and_replaces_interior_nuls() {
+        assert_eq!(c("REDMOND\\jiangyue").as_bytes(), b"REDMOND\\jiangyue");
+        assert_eq!(c("a\0b").to_str(), Ok("a\u{fffd}b"));
+    }
 }
