@@ -241,13 +241,25 @@ def main():
     ap.add_argument("--parallel", type=int, default=2, help="callgrind runs at once")
     ap.add_argument("--redo", action="store_true", help="measure again what is already measured")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--merge", action="append", default=[], help="fold in the measurements.json of another --out")
+    ap.add_argument("--table-only", action="store_true", help="measure nothing, rebuild the table")
+    ap.add_argument("--caps", help="folder of the captures (default <out>/caps)")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    caps, plugins, home = prepare(out, not a.no_build)
     mpath = out / "measurements.json"
     data = load(mpath)
-    variants = a.variants.split(",")
+    for other in a.merge:
+        for key, m in load(Path(other)).items():
+            data.setdefault(key, {}).update(m)
+        save(mpath, data)
+    if a.table_only:
+        a.variants, a.no_callgrind = "", True
+    if a.table_only:
+        caps, plugins, home = Path(a.caps) if a.caps else out / "caps", None, None
+    else:
+        caps, plugins, home = prepare(out, not a.no_build)
+    variants = [v for v in a.variants.split(",") if v]
     if "transum" in variants and "plain-2" not in variants:
         variants.append("plain-2")
     jobs = a.jobs.split(",")

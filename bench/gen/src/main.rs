@@ -14,8 +14,7 @@ use std::path::Path;
 use capgen::net::{ethernet, ipv4, mac_for, Capture, Dir, FlowSpec, ETHERTYPE_IPV4};
 use capgen::rpc::Drep;
 use capgen::scenarios::{
-    administrator, association_1, bind_and_clone, play, steady_association, Assoc, Variant, SERVER_IP,
-    SERVER_PORT,
+    administrator, association_1, bind_and_clone, play, steady_association, Assoc, Variant, SERVER_IP, SERVER_PORT,
 };
 
 const DNS_SERVER: [u8; 4] = [10, 9, 0, 53];
@@ -52,8 +51,7 @@ fn udp_frame(cap: &mut Capture, src: [u8; 4], sport: u16, dst: [u8; 4], dport: u
     udp.extend_from_slice(&[0, 0]);
     udp.extend_from_slice(payload);
     let ip = ipv4(Ipv4Addr::from(src), Ipv4Addr::from(dst), 0x4000, 64, 17, &udp);
-    let frame =
-        ethernet(mac_for(IpAddr::V4(dst.into())), mac_for(IpAddr::V4(src.into())), None, ETHERTYPE_IPV4, &ip);
+    let frame = ethernet(mac_for(IpAddr::V4(dst.into())), mac_for(IpAddr::V4(src.into())), None, ETHERTYPE_IPV4, &ip);
     cap.raw_frame(frame);
 }
 
