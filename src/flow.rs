@@ -15,11 +15,13 @@
 //!
 //! One deliberate difference: a late (out-of-order) segment that fills a hole is read, because its
 //! PDUs reached the server and were answered; Wireshark leaves it undissected in one pass.
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::proto::dcerpc;
 
-/// Most directions remembered at once; beyond this the oldest state is dropped (a resync follows).
+/// Most directions remembered at once. Beyond this one direction is forgotten for each new one:
+/// a direction of a closed stream if there is one, else the oldest (a resync follows if it speaks
+/// again).
 const MAX_DIRECTIONS: usize = 1 << 16;
 
 /// Position in a serial-number space (RFC 1982): `a` is before `b`.
@@ -32,6 +34,10 @@ const MAX_HOLES: usize = 8;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Direction {
+    /// Which creation of this key it is: queue entries of a forgotten earlier one do not match.
+    generation: u64,
+    /// Its stream was closed (FIN or RST seen): the first to go when the table is full.
+    closed: bool,
     /// Sequence number where the next PDU header starts, when known.
     next_pdu: Option<u32>,
     /// One past the highest sequence number seen with data.
@@ -115,12 +121,76 @@ enum Tail {
     Lost,
 }
 
-#[derive(Debug, Default)]
+type Key = (u32, bool);
+
+#[derive(Debug)]
 pub struct Flows {
-    dirs: HashMap<(u32, bool), Direction>,
+    dirs: HashMap<Key, Direction>,
+    /// Keys in the order they were created, with their generation: the oldest goes first.
+    created: VecDeque<(Key, u64)>,
+    /// Keys of closed streams in the order of their close.
+    closed: VecDeque<(Key, u64)>,
+    generations: u64,
+    limit: usize,
+}
+
+impl Default for Flows {
+    fn default() -> Self {
+        Self::with_limit(MAX_DIRECTIONS)
+    }
 }
 
 impl Flows {
+    fn with_limit(limit: usize) -> Self {
+        Flows { dirs: HashMap::new(), created: VecDeque::new(), closed: VecDeque::new(), generations: 0, limit }
+    }
+
+    /// Both directions of `stream` saw a FIN or RST: they are forgotten first when the table is full.
+    /// They are kept until then, so a retransmission after the close is still recognised.
+    pub fn close(&mut self, stream: u32) {
+        for key in [(stream, false), (stream, true)] {
+            if let Some(dir) = self.dirs.get_mut(&key).filter(|d| !d.closed) {
+                dir.closed = true;
+                self.closed.push_back((key, dir.generation));
+            }
+        }
+        if self.closed.len() > 2 * self.limit.max(1) {
+            let dirs = &self.dirs;
+            self.closed.retain(|(k, g)| dirs.get(k).is_some_and(|d| d.generation == *g));
+        }
+    }
+
+    /// Makes room for one new direction: a closed one goes if there is one, else the oldest.
+    fn evict_one(&mut self) {
+        for queue in [&mut self.closed, &mut self.created] {
+            while let Some((key, generation)) = queue.pop_front() {
+                if self.dirs.get(&key).is_some_and(|d| d.generation == generation) {
+                    self.dirs.remove(&key);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn direction(&mut self, key: Key) -> &mut Direction {
+        if !self.dirs.contains_key(&key) {
+            if self.dirs.len() >= self.limit {
+                self.evict_one();
+            }
+            self.generations += 1;
+            let generation = self.generations;
+            self.created.push_back((key, generation));
+            // Entries of directions forgotten through `closed` stay behind here; drop them now and
+            // then, so the queue stays within a small multiple of the table.
+            if self.created.len() > 2 * self.limit.max(1) {
+                let dirs = &self.dirs;
+                self.created.retain(|(k, g)| dirs.get(k).is_some_and(|d| d.generation == *g));
+            }
+            self.dirs.insert(key, Direction { generation, ..Direction::default() });
+        }
+        self.dirs.entry(key).or_default()
+    }
+
     /// Plans one segment of `stream` (`forward` tells the direction) starting at `seq`, with the
     /// "Reassembled TCP" bytes Wireshark completed in the same frame, if any.
     pub fn segment(
@@ -131,10 +201,7 @@ impl Flows {
         payload: &[u8],
         reassembled: Option<&[u8]>,
     ) -> Plan {
-        if self.dirs.len() >= MAX_DIRECTIONS && !self.dirs.contains_key(&(stream, forward)) {
-            self.dirs.clear();
-        }
-        let dir = self.dirs.entry((stream, forward)).or_default();
+        let dir = self.direction((stream, forward));
         let len = payload.len() as u32;
         if len == 0 {
             return Plan::Pdus(Vec::new());
@@ -329,6 +396,70 @@ mod tests {
         // Now everything up to 172 was seen: b again is a retransmission.
         assert_eq!(flows.segment(0, true, 124, &b, None), Plan::Retransmission);
         assert_eq!(flows.segment(0, true, 172, &pdu(24, 4), None), payload(&[(0, 24)]));
+    }
+
+    /// Two segments of a PDU split over them: after the first, the direction must remember where
+    /// the PDU continues, or the second yields nothing.
+    fn split_state_survives(flows: &mut Flows, stream: u32) -> bool {
+        let big = pdu(100, 1);
+        let next = pdu(24, 2);
+        let second = [&big[60..], &next[..]].concat();
+        flows.segment(stream, true, 61, &second, None) == payload(&[(40, 24)])
+    }
+
+    fn start_split(flows: &mut Flows, stream: u32) {
+        let big = pdu(100, 1);
+        assert_eq!(flows.segment(stream, true, 1, &big[..60], None), payload(&[]));
+    }
+
+    #[test]
+    fn a_full_table_forgets_a_closed_stream_first_and_keeps_the_others() {
+        let mut flows = Flows::with_limit(4);
+        for stream in 0..4 {
+            start_split(&mut flows, stream);
+        }
+        flows.close(2);
+        // A fifth direction: stream 2 (closed) makes room, nobody else.
+        assert_eq!(flows.segment(7, true, 10, &pdu(24, 1), None), payload(&[(0, 24)]));
+        assert_eq!(flows.dirs.len(), 4);
+        assert!(!flows.dirs.contains_key(&(2, true)));
+        for stream in [0, 1, 3] {
+            assert!(split_state_survives(&mut flows, stream), "stream {stream} kept its state");
+        }
+    }
+
+    #[test]
+    fn a_full_table_without_closed_streams_forgets_only_the_oldest() {
+        let mut flows = Flows::with_limit(3);
+        for stream in 0..3 {
+            start_split(&mut flows, stream);
+        }
+        start_split(&mut flows, 3);
+        assert_eq!(flows.dirs.len(), 3);
+        assert!(!flows.dirs.contains_key(&(0, true)), "the oldest direction went");
+        for stream in [1, 2, 3] {
+            assert!(split_state_survives(&mut flows, stream), "stream {stream} kept its state");
+        }
+        // The forgotten one resyncs on its next header instead of taking the tail for a PDU.
+        assert_eq!(flows.segment(0, true, 201, &pdu(24, 5), None), payload(&[(0, 24)]));
+    }
+
+    #[test]
+    fn eviction_queues_stay_bounded_under_churn() {
+        let mut flows = Flows::with_limit(8);
+        for stream in 0..10_000 {
+            assert_eq!(flows.segment(stream, true, 1, &pdu(24, 1), None), payload(&[(0, 24)]));
+            if stream % 2 == 0 {
+                flows.close(stream);
+            }
+        }
+        assert!(flows.dirs.len() <= 8);
+        assert!(
+            flows.created.len() <= 17 && flows.closed.len() <= 17,
+            "{} {}",
+            flows.created.len(),
+            flows.closed.len()
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@ use crate::track::{AuthType, Doubt, Finding, FrameVerdict, PduView, Rejection};
 
 /// Text for epan: interior NULs (hostile usernames) become U+FFFD instead of truncating.
 fn c(text: &str) -> CString {
-    CString::new(text.replace('\0', "\u{fffd}")).unwrap_or_default()
+    // One copy in the usual case; the replacement only for text that has a NUL.
+    CString::new(text).unwrap_or_else(|_| CString::new(text.replace('\0', "\u{fffd}")).unwrap_or_default())
 }
 
 struct Tree {
@@ -79,6 +80,14 @@ pub unsafe fn frame(
     tree: *mut ws::proto_tree,
     verdict: &FrameVerdict,
 ) {
+    if tree.is_null() {
+        // No tree is built (`tshark -z expert`, the first pass of `-2`): every item would be thrown
+        // away, so nothing is formatted for them; only the expert infos, which need their message.
+        for f in &verdict.findings {
+            expert(pinfo, null_mut(), f);
+        }
+        return;
+    }
     let mut sub = null_mut();
     // SAFETY: per the function contract; a NULL tree yields a NULL item and subtree.
     let top = unsafe { shim::dcomauth_add_protocol(tree, proto(), tvb, ett(Ett::Main), &mut sub) };
@@ -253,9 +262,15 @@ fn finding(t: &Tree, pinfo: *mut ws::packet_info, top: *mut ws::proto_item, f: &
         }
         Finding::IdentityChange { .. } | Finding::ManagedObjectQi { .. } | Finding::StateLimit { .. } => {}
     }
+    expert(pinfo, top, f);
+}
+
+/// The finding's expert info on `item` (NULL when there is no tree).
+fn expert(pinfo: *mut ws::packet_info, item: *mut ws::proto_item, f: &Finding) {
     let text = c(&f.message());
-    // SAFETY: `pinfo`/`top` are this dissection's; the message goes through "%s" in the shim.
-    unsafe { shim::dcomauth_expert(pinfo, top, ei(f.expert()), text.as_ptr()) };
+    // SAFETY: `pinfo`/`item` are this dissection's (epan accepts a NULL item); the message goes
+    // through "%s" in the shim.
+    unsafe { shim::dcomauth_expert(pinfo, item, ei(f.expert()), text.as_ptr()) };
 }
 
 /// The fault status and the HRESULT the caller gets, each with its name.
@@ -263,4 +278,15 @@ fn status_items(t: &Tree, status: u32) {
     let name = names::status(status).map_or("unknown status", |s| s.name);
     append(generated(t.uint(Hf::Status, status)), &format!(" ({name})"));
     generated(t.uint(Hf::Hresult, names::hresult(status)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::c;
+
+    #[test]
+    fn text_for_epan_keeps_plain_text_and_replaces_interior_nuls() {
+        assert_eq!(c("REDMOND\\jiangyue").as_bytes(), b"REDMOND\\jiangyue");
+        assert_eq!(c("a\0b").to_str(), Ok("a\u{fffd}b"));
+    }
 }

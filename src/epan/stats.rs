@@ -157,8 +157,7 @@ unsafe extern "C" fn table_packet(
         if table.is_null() {
             return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW;
         }
-        let row =
-            dissect::with_session(|s| s.tracker().associations().find(|a| a.stream == stream).map(|a| a.table_row()));
+        let row = dissect::with_session(|s| s.tracker().association(stream).map(|a| a.table_row()));
         let Some(row) = row else { return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW };
         let index = row_of(table, stream);
         // SAFETY: `table` belongs to this UI; set_row frees what the row held before.
@@ -167,21 +166,19 @@ unsafe extern "C" fn table_packet(
     })
 }
 
-/// Rows in the order associations first reach a table (a display filter may skip some), per table.
-static ROWS: Lazy<Mutex<HashMap<usize, Vec<u32>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+/// Per table, the row of each stream: rows in the order associations first reach the table (a
+/// display filter may skip some). A map, so a tapped frame finds its row without a scan.
+static ROWS: Lazy<Mutex<HashMap<usize, HashMap<u32, u32>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
 
-fn rows() -> MutexGuard<'static, HashMap<usize, Vec<u32>>> {
+fn rows() -> MutexGuard<'static, HashMap<usize, HashMap<u32, u32>>> {
     ROWS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn row_of(table: *mut ws::stat_tap_table, stream: u32) -> u32 {
     let mut rows = rows();
     let streams = rows.entry(table as usize).or_default();
-    let index = streams.iter().position(|s| *s == stream).unwrap_or_else(|| {
-        streams.push(stream);
-        streams.len() - 1
-    });
-    index as u32
+    let next = streams.len() as u32;
+    *streams.entry(stream).or_insert(next)
 }
 
 fn uint_item(v: u32) -> ws::stat_tap_table_item_type {

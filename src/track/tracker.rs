@@ -45,6 +45,12 @@ impl Tracker {
         self.associations.values().map(|a| &a.summary)
     }
 
+    /// The summary of the association on `stream`, by index rather than by a scan of all of them
+    /// (the Statistics table looks one up for every tapped frame).
+    pub fn association(&self, stream: u32) -> Option<&AssociationSummary> {
+        self.by_stream.get(&stream).and_then(|seq| self.associations.get(seq)).map(|a| &a.summary)
+    }
+
     /// One complete DCE/RPC PDU of `ctx.stream`; bytes that do not parse are ignored.
     pub fn pdu(&mut self, ctx: &FrameCtx, bytes: &[u8], out: &mut FrameVerdict) {
         let Ok((pdu, _)) = dcerpc::parse_pdu(bytes) else { return };
