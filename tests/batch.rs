@@ -79,7 +79,7 @@ impl Wrapper {
 
     /// Captures read (`-r PATH`) since the log was last cleared.
     fn reads(&self) -> Vec<String> {
-        let text = fs::read_to_string(&self.log).unwrap();
+        let text = String::from_utf8_lossy(&fs::read(&self.log).unwrap()).into_owned();
         fs::write(&self.log, "").unwrap();
         text.lines().filter(|l| l.contains(" -r ")).map(str::to_owned).collect()
     }
@@ -227,6 +227,32 @@ fn a_folder_with_a_corrupt_capture_gives_every_captures_lines_and_counts_and_res
     assert_eq!(reads.len(), 1, "{reads:?}");
     assert!(reads[0].contains("seed-hotfix.pcapng"));
     assert_eq!(read(&out, "associations.jsonl"), before[0]);
+}
+
+/// A file name with a quote, a comma and a byte that is not UTF-8: its lines carry the name with
+/// U+FFFD for that byte, errors.txt and the resume record keep its bytes.
+#[test]
+fn a_capture_whose_name_is_not_utf8_is_read_and_resumed() {
+    use std::os::unix::ffi::OsStrExt;
+    let wrapper = Wrapper::new();
+    let dir = TempDir::new("batch-names");
+    chmod(&dir.path, 0o755);
+    let caps = dir.path.join("caps");
+    open_dir(&caps);
+    let odd = caps.join(std::ffi::OsStr::from_bytes(b"we\"ird,\xff name.pcapng"));
+    fs::copy(root().join("tests/captures/seed-winpe.pcapng"), &odd).unwrap();
+    chmod(&odd, 0o644);
+    let out = dir.path.join("out");
+    ok(&batch(&wrapper, &["-o", out.to_str().unwrap(), caps.to_str().unwrap()]));
+    let lines: Vec<Value> =
+        read(&out, "associations.jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "the WinPE capture's three associations");
+    let expected = String::from_utf8_lossy(odd.as_os_str().as_bytes()).into_owned();
+    assert!(expected.contains('\u{fffd}'));
+    assert!(lines.iter().all(|l| l["capture"] == expected.as_str()), "{:?}", lines[0]["capture"]);
+    assert_eq!(wrapper.reads().len(), 1);
+    ok(&batch(&wrapper, &["-o", out.to_str().unwrap(), caps.to_str().unwrap()]));
+    assert!(wrapper.reads().is_empty(), "re-read a capture already done");
 }
 
 #[test]
