@@ -3,6 +3,7 @@
 //! panics, and epan calls are made from small functions that hold no lock.
 mod dissect;
 mod fields;
+mod json;
 mod prefs;
 mod render;
 mod shim;

@@ -29,6 +29,7 @@ pub extern "C" fn register_tap_listeners() {
         // SAFETY: `ui` is leaked, so it outlives epan's reference to it.
         unsafe { ws::register_stat_tap_ui(ui, null_mut()) };
         register_table();
+        super::json::register();
     })
 }
 

@@ -12,6 +12,7 @@ mod config;
 mod expert_text;
 mod finding;
 mod identity;
+mod json;
 mod pairs;
 mod summary;
 mod tracker;
@@ -23,8 +24,8 @@ pub use config::{Config, DEFAULT_ABORT_WINDOW_MS};
 pub use finding::{ChangeKind, Doubt, Expert, Finding, Rejection, Table};
 pub use identity::{Comparison, Identity, Match};
 pub use summary::{
-    AssociationSummary, BindState, CloseSummary, FaultSummary, IdentityChangeSummary, IdentitySummary,
-    InterfaceSummary, Side, TableRow,
+    AssociationSummary, BindState, CloseSummary, FaultDetail, FaultSummary, FindingRecord, IdentityChangeSummary,
+    IdentitySummary, InterfaceSummary, Side, TableRow, MAX_FINDINGS,
 };
 pub use tracker::Tracker;
 

@@ -100,6 +100,22 @@ pub struct FaultSummary {
     pub call_frame: Option<u32>,
 }
 
+/// When a listed fault was seen, and how the identity of the call it answers departs from the
+/// baseline (the kind of its `FaultAfterChange`, when it raised one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultDetail {
+    pub time_ns: i64,
+    pub change: Option<ChangeKind>,
+}
+
+/// A finding raised on an association, with the frame and time it was raised in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingRecord {
+    pub frame: u32,
+    pub time_ns: i64,
+    pub finding: Finding,
+}
+
 /// Everything the statistics tap shows for one association (one TCP stream).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssociationSummary {
@@ -129,7 +145,20 @@ pub struct AssociationSummary {
     pub server_close: Option<CloseSummary>,
     /// The AbortAfterChange/AbortAfterFault finding the server's close produced, if any.
     pub abort: Option<Finding>,
+    /// Capture times (ns since the epoch) of `first_frame` and `last_frame`.
+    pub first_time_ns: i64,
+    pub last_time_ns: i64,
+    /// When each entry of `identities` was seen established, in the same order.
+    pub identity_times: Vec<i64>,
+    /// Time and departure of each entry of `faults`, in the same order.
+    pub fault_details: Vec<FaultDetail>,
+    /// Every finding raised on this association in frame order (the first `MAX_FINDINGS`).
+    pub findings: Vec<FindingRecord>,
+    pub findings_dropped: u32,
 }
+
+/// Findings kept per association for the JSON report (the rest are counted).
+pub const MAX_FINDINGS: usize = 1000;
 
 impl AssociationSummary {
     /// A new association first seen in `ctx`; `partial` when the capture missed its first bind.
@@ -155,6 +184,38 @@ impl AssociationSummary {
             client_close: None,
             server_close: None,
             abort: None,
+            first_time_ns: ctx.time_ns,
+            last_time_ns: ctx.time_ns,
+            identity_times: Vec::new(),
+            fault_details: Vec::new(),
+            findings: Vec::new(),
+            findings_dropped: 0,
+        }
+    }
+
+    /// After the association processed a PDU or close of `ctx`: the times of what it listed in that
+    /// frame, and the findings it raised there (`faults_before`: how many faults were listed before).
+    pub(crate) fn record_step(&mut self, ctx: &FrameCtx, faults_before: usize, raised: &[Finding]) {
+        if self.last_frame == ctx.frame {
+            self.last_time_ns = ctx.time_ns;
+        }
+        while self.identity_times.len() < self.identities.len() {
+            self.identity_times.push(ctx.time_ns);
+        }
+        // One PDU answers at most one call: a fault listed now raised at most one FaultAfterChange.
+        let change = raised.iter().find_map(|f| match f {
+            Finding::FaultAfterChange { kind, .. } => Some(*kind),
+            _ => None,
+        });
+        for _ in faults_before.min(self.faults.len())..self.faults.len() {
+            self.fault_details.push(FaultDetail { time_ns: ctx.time_ns, change });
+        }
+        for finding in raised {
+            if self.findings.len() < MAX_FINDINGS {
+                self.findings.push(FindingRecord { frame: ctx.frame, time_ns: ctx.time_ns, finding: finding.clone() });
+            } else {
+                self.findings_dropped = self.findings_dropped.saturating_add(1);
+            }
         }
     }
 

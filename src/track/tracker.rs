@@ -61,6 +61,7 @@ impl Tracker {
         let Some(assoc) = self.associations.get_mut(&seq) else { return };
         let key = pair_key(assoc);
         let before = out.findings.len();
+        let faults_before = assoc.summary.faults.len();
         let mut step = Step {
             ctx,
             cfg: &self.cfg,
@@ -71,6 +72,7 @@ impl Tracker {
         let view = assoc.pdu(&mut step, &pdu);
         let events = step.events;
         let hit = assoc.take_limits() | std::mem::take(&mut self.limits_pending);
+        assoc.summary.record_step(ctx, faults_before, out.findings.get(before..).unwrap_or_default());
         let appended = view.is_some() || out.findings.len() > before;
         if let Some(view) = view {
             out.pdus.push(view);
@@ -116,8 +118,10 @@ impl Tracker {
             pair_baseline: None,
             events: PairEvents::default(),
         };
+        let faults_before = assoc.summary.faults.len();
         let finding = assoc.close(&mut step, kind);
         let events = step.events;
+        assoc.summary.record_step(ctx, faults_before, finding.as_slice());
         if assoc.is_closed() {
             self.closed.insert(seq);
         }
