@@ -67,6 +67,16 @@ else
   install -m 0644 "$so" "$dest/libdcomauth.so"
   echo "dcomauth: installed $dest/libdcomauth.so"
 fi
+# The batch command goes beside the plugin: /usr/local/bin as root, ~/.local/bin otherwise.
+if [ -z "${DCOMAUTH_PLUGIN_DEST:-}" ]; then
+  bindir="$HOME/.local/bin"
+  [ "$(id -u)" -eq 0 ] && bindir=/usr/local/bin
+  mkdir -p "$bindir"
+  if ! cmp -s scripts/dcomauth-batch "$bindir/dcomauth-batch"; then
+    install -m 0755 scripts/dcomauth-batch "$bindir/dcomauth-batch"
+    echo "dcomauth: installed $bindir/dcomauth-batch"
+  fi
+fi
 if [ -n "${DCOMAUTH_PLUGIN_DEST:-}" ]; then
   echo "dcomauth: DCOMAUTH_PLUGIN_DEST is set: not checked with tshark (Wireshark loads plugins from" \
     "<dir>/<major.minor>/epan when WIRESHARK_PLUGIN_DIR=<dir>, except as root)"
@@ -89,3 +99,6 @@ ts -r "$capture" -q -z expert | awk '/^(Errors|Warns|Notes|Chats) \(/ {h=$0; nex
 echo
 echo "== tshark -q -z dcomauth,summary"
 ts -r "$capture" -q -z dcomauth,summary
+echo
+echo "== tshark -q -z dcomauth,json (one line per association; scripts/dcomauth-batch sweeps folders)"
+ts -r "$capture" -q -z "dcomauth,json,capture=$capture" | cut -c1-160

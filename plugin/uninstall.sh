@@ -52,6 +52,15 @@ if [ -e "$so" ] || [ -L "$so" ]; then
 else
   echo "dcomauth: nothing to remove: $so does not exist"
 fi
+# The batch command install.sh put beside it.
+if [ -z "${DCOMAUTH_PLUGIN_DEST:-}" ]; then
+  bin="$HOME/.local/bin/dcomauth-batch"
+  [ "$(id -u)" -eq 0 ] && bin=/usr/local/bin/dcomauth-batch
+  if [ -e "$bin" ]; then
+    rm -f "$bin"
+    echo "dcomauth: removed $bin"
+  fi
+fi
 # A copy install.sh did not put there for this user still loads; say so rather than touch it.
 if [ -z "${DCOMAUTH_PLUGIN_DEST:-}" ] && [ "$(id -u)" -ne 0 ]; then
   global="$(global_plugins)/epan/libdcomauth.so"
