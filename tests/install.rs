@@ -39,16 +39,24 @@ impl Setup {
     fn new(label: &str) -> Setup {
         let dir = TempDir::new(label);
         let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        for sub in ["plugin", "tests/captures", "home"] {
+        for sub in ["plugin", "scripts", "tests/captures", "home"] {
             fs::create_dir_all(dir.path.join("repo").join(sub)).expect("mkdir");
         }
-        for file in ["plugin/install.sh", "plugin/uninstall.sh", "tests/captures/seed-winpe.pcapng"] {
+        for file in
+            ["plugin/install.sh", "plugin/uninstall.sh", "scripts/dcomauth-batch", "tests/captures/seed-winpe.pcapng"]
+        {
             fs::copy(repo.join(file), dir.path.join("repo").join(file)).unwrap_or_else(|e| panic!("copy {file}: {e}"));
         }
         let so = dir.path.join("libdcomauth.so");
         fs::copy(built_plugin(), &so).expect("copy plugin");
         chmod(&so, 0o644);
-        for d in [dir.path.clone(), dir.path.join("repo"), dir.path.join("repo/plugin"), dir.path.join("repo/tests")] {
+        for d in [
+            dir.path.clone(),
+            dir.path.join("repo"),
+            dir.path.join("repo/plugin"),
+            dir.path.join("repo/scripts"),
+            dir.path.join("repo/tests"),
+        ] {
             chmod(&d, 0o755);
         }
         chmod(&dir.path.join("repo/tests/captures"), 0o755);
@@ -264,6 +272,10 @@ fn install_and_uninstall_in_the_personal_folder_of_an_unprivileged_user() {
     );
     let summary = stdout.split("\n== tshark -q -z dcomauth,summary\n").nth(1).expect("install.sh shows the summary");
     assert!(summary.contains("server FIN in frame 18"), "{summary}");
+    // The batch command goes beside the plugin, into the user's ~/.local/bin.
+    let batch = s.home.join(".local/bin/dcomauth-batch");
+    assert!(stdout.contains(&format!("dcomauth: installed {}\n", batch.display())), "{stdout}");
+    assert!(stdout.contains("\"uid\":"), "install.sh shows a JSON line: {stdout}");
     if global_copy {
         assert!(stderr.contains(&format!("note: {} exists too", global.display())), "{stderr}");
     } else {
@@ -283,6 +295,7 @@ fn install_and_uninstall_in_the_personal_folder_of_an_unprivileged_user() {
     assert!(out.status.success(), "{:?}", text(&out));
     assert!(text(&out).0.starts_with(&format!("dcomauth: removed {}\n", installed.display())), "{:?}", text(&out));
     assert!(!installed.exists());
+    assert!(!batch.exists(), "uninstall.sh leaves {}", batch.display());
     if global_copy {
         assert!(text(&out).0.contains("is still installed for every user"), "{:?}", text(&out));
     } else {

@@ -5,13 +5,13 @@
 //! `capture_file`; `cf_get_display_name` belongs to the GUI), so the name is whatever follows
 //! `capture=`, taken verbatim (commas included) and written as each line's `"capture"`. Without it
 //! the lines have no `"capture"` key; `scripts/dcomauth-batch` always passes the path.
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::os::raw::{c_char, c_void};
 use std::ptr::null_mut;
 
 use wireshark_sys as ws;
 
-use super::{dissect, guard, shim, stats::TAP_NAME};
+use super::{c_text, dissect, guard, shim, stats::TAP_NAME};
 
 const CLI: &CStr = c"dcomauth,json";
 
@@ -47,8 +47,8 @@ pub(crate) fn parse_arg(arg: &str) -> Result<Option<String>, String> {
     }
 }
 
-extern "C" fn init(opt_arg: *const c_char, _userdata: *mut c_void) {
-    guard((), || {
+extern "C" fn init(opt_arg: *const c_char, _userdata: *mut c_void) -> ws::stat_tap_init_result {
+    guard(ws::STAT_TAP_INIT_FAILED, || {
         let arg = if opt_arg.is_null() {
             String::new()
         } else {
@@ -79,8 +79,10 @@ extern "C" fn init(opt_arg: *const c_char, _userdata: *mut c_void) {
             );
             if !err.is_null() {
                 ws::g_string_free(err, 1);
+                return ws::STAT_TAP_INIT_FAILED;
             }
         }
+        ws::STAT_TAP_INIT_OK
     })
 }
 
@@ -104,7 +106,7 @@ extern "C" fn draw(tapdata: *mut c_void) {
             return;
         }
         // JSON escapes NUL as \u0000: the text has none.
-        let out = CString::new(text).unwrap_or_default();
+        let out = c_text(&text);
         // SAFETY: NUL-terminated text; the shim writes it to stdout.
         unsafe { shim::dcomauth_print(out.as_ptr()) };
     })

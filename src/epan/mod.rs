@@ -28,6 +28,13 @@ fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
+/// Text for epan: interior NULs (hostile usernames) become U+FFFD instead of truncating.
+fn c_text(text: &str) -> std::ffi::CString {
+    // One copy in the usual case; the replacement only for text that has a NUL.
+    std::ffi::CString::new(text)
+        .unwrap_or_else(|_| std::ffi::CString::new(text.replace('\0', "\u{fffd}")).unwrap_or_default())
+}
+
 /// Says once, on stderr, that the plugin hit an internal error; dissection goes on without it.
 fn report_panics_once() {
     static REPORTED: AtomicBool = AtomicBool::new(false);

@@ -1,5 +1,4 @@
 //! Draws a stored verdict: the `dcomauth` subtree and its expert infos, identical on every pass.
-use std::ffi::CString;
 use std::os::raw::c_int;
 use std::ptr::null_mut;
 
@@ -11,11 +10,7 @@ use crate::names;
 use crate::proto::dcerpc::PacketType;
 use crate::track::{AuthType, Doubt, Finding, FrameVerdict, PduView, Rejection};
 
-/// Text for epan: interior NULs (hostile usernames) become U+FFFD instead of truncating.
-fn c(text: &str) -> CString {
-    // One copy in the usual case; the replacement only for text that has a NUL.
-    CString::new(text).unwrap_or_else(|_| CString::new(text.replace('\0', "\u{fffd}")).unwrap_or_default())
-}
+use super::c_text as c;
 
 struct Tree {
     tvb: *mut ws::tvbuff_t,
@@ -209,17 +204,7 @@ fn pdu(t: &Tree, p: &PduView, frame: u32) {
     }
     let h = &p.history;
     if h.earlier > 0 {
-        let mut label = format!("{} earlier association(s) of this client and server", h.earlier);
-        if h.with_change > 0 {
-            label.push_str(&format!(", {} with an identity change", h.with_change));
-        }
-        if h.with_abort > 0 {
-            label.push_str(&format!(", {} ended by a server abort", h.with_abort));
-        }
-        if let Some(frame) = h.last_change_frame {
-            label.push_str(&format!(" (last in frame {frame})"));
-        }
-        let (ht, _) = t.subtree(Hf::History, &label, Ett::History);
+        let (ht, _) = t.subtree(Hf::History, &h.to_string(), Ett::History);
         generated(ht.uint(Hf::HistoryEarlier, h.earlier));
         generated(ht.uint(Hf::HistoryWithChange, h.with_change));
         generated(ht.uint(Hf::HistoryWithAbort, h.with_abort));

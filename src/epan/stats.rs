@@ -1,7 +1,6 @@
 //! `tshark -z dcomauth,summary`: the per-association report a user pastes into a bug report,
 //! printed when tshark finishes reading the capture.
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::sync::{Mutex, MutexGuard};
 
 use once_cell::sync::Lazy;
@@ -10,7 +9,7 @@ use std::ptr::null_mut;
 
 use wireshark_sys as ws;
 
-use super::{dissect, guard, shim};
+use super::{c_text, dissect, guard, shim};
 
 /// The tap our post-dissector's listeners attach to; it never carries per-packet data for this report.
 pub const TAP_NAME: &std::ffi::CStr = c"dcomauth";
@@ -71,7 +70,7 @@ extern "C" fn summary_draw(_tapdata: *mut c_void) {
         let text = dissect::with_session(|s| s.tracker().render_summary());
         let rule = "=".repeat(100);
         let out = format!("\n{rule}\nDCOM Authentication Tracker: associations\n{rule}\n{text}{rule}\n");
-        let out = CString::new(out.replace('\0', "\u{fffd}")).unwrap_or_default();
+        let out = c_text(&out);
         // SAFETY: NUL-terminated text; the shim writes it to stdout.
         unsafe { shim::dcomauth_print(out.as_ptr()) };
     })
@@ -190,7 +189,7 @@ fn uint_item(v: u32) -> ws::stat_tap_table_item_type {
 }
 
 fn string_item(s: &str) -> ws::stat_tap_table_item_type {
-    let text = CString::new(s.replace('\0', "\u{fffd}")).unwrap_or_default();
+    let text = c_text(s);
     let mut item =
         ws::stat_tap_table_item_type { type_: ws::stat_tap_table_item_enum_TABLE_ITEM_STRING, ..Default::default() };
     // SAFETY: g_strdup copies the text; the table's free callback releases it.

@@ -283,17 +283,22 @@ fn change_mark(change: Option<ChangeKind>) -> &'static str {
     }
 }
 
-fn history_text(h: &PairHistory) -> String {
-    if h.earlier == 0 {
-        return "none".to_string();
+/// The one sentence for a host pair's history, in the summary and the tree.
+impl std::fmt::Display for PairHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.earlier == 0 {
+            return f.write_str("none");
+        }
+        write!(
+            f,
+            "{} ({} with an identity change, {} with a server abort",
+            self.earlier, self.with_change, self.with_abort
+        )?;
+        if let Some(frame) = self.last_change_frame {
+            write!(f, "; last in frame {frame}")?;
+        }
+        f.write_str(")")
     }
-    let mut s =
-        format!("{} ({} with an identity change, {} with a server abort", h.earlier, h.with_change, h.with_abort);
-    if let Some(f) = h.last_change_frame {
-        let _ = write!(s, "; last in frame {f}");
-    }
-    s.push(')');
-    s
 }
 
 impl AssociationSummary {
@@ -320,7 +325,7 @@ impl AssociationSummary {
                 "Security context multiplexing:".into(),
                 if self.multiplexing { "negotiated" } else { "not negotiated" }.into(),
             ],
-            vec!["Earlier associations of these hosts:".into(), history_text(&self.history)],
+            vec!["Earlier associations of these hosts:".into(), self.history.to_string()],
             vec![
                 "Ended:".into(),
                 match (self.ended(), &self.client_close, &self.server_close) {
