@@ -2,7 +2,7 @@
 # Installs what building and testing dcomauth needs on Debian 12, only what is missing.
 set -euo pipefail
 
-packages=(tshark libwireshark-dev libglib2.0-dev libclang-dev pkg-config gcc util-linux)
+packages=(tshark libwireshark-dev libglib2.0-dev libclang-dev pkg-config gcc util-linux python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
