@@ -125,7 +125,10 @@ fn context_text(auth_context_id: u32, interface: &Option<InterfaceView>) -> Stri
 
 /// The identity a departed call ran under, as a fault message names it.
 fn departed_identity(kind: ChangeKind, identity: &Option<Identity>) -> String {
-    let who = identity.as_ref().map_or_else(|| "an identity not on the wire".to_string(), Identity::to_string);
+    let Some(who) = identity else {
+        // Kerberos and other mechanisms whose client name the wire does not carry.
+        return "an identity not on the wire, possibly changed".to_string();
+    };
     match kind {
         ChangeKind::Changed => format!("changed identity {who}"),
         ChangeKind::Possible => format!("possibly changed identity {who}"),

@@ -144,6 +144,22 @@ pub enum Expert {
     StateLimit,
 }
 
+impl Expert {
+    /// The expert info's filter name, as users type it (`dcomauth.identity_change`, …).
+    pub fn name(self) -> &'static std::ffi::CStr {
+        match self {
+            Expert::IdentityChange => c"dcomauth.identity_change",
+            Expert::FaultAfterChange => c"dcomauth.fault_after_change",
+            Expert::AbortAfterChange => c"dcomauth.abort_after_change",
+            Expert::AbortAfterFault => c"dcomauth.abort_after_fault",
+            Expert::ManagedObjectQi => c"dcomauth.managed_object_qi",
+            Expert::PossibleIdentityChange => c"dcomauth.possible_identity_change",
+            Expert::PairIdentityChange => c"dcomauth.pair_identity_change",
+            Expert::StateLimit => c"dcomauth.state_limit",
+        }
+    }
+}
+
 impl Finding {
     pub fn expert(&self) -> Expert {
         let by_kind = |kind: &ChangeKind, definite: Expert| match kind {

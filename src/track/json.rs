@@ -175,16 +175,7 @@ fn change_kind(kind: Option<ChangeKind>) -> Json {
 
 /// The expert info a finding is filed under, as Wireshark's filter name.
 pub fn expert_name(e: Expert) -> &'static str {
-    match e {
-        Expert::IdentityChange => "dcomauth.identity_change",
-        Expert::FaultAfterChange => "dcomauth.fault_after_change",
-        Expert::AbortAfterChange => "dcomauth.abort_after_change",
-        Expert::AbortAfterFault => "dcomauth.abort_after_fault",
-        Expert::ManagedObjectQi => "dcomauth.managed_object_qi",
-        Expert::PossibleIdentityChange => "dcomauth.possible_identity_change",
-        Expert::PairIdentityChange => "dcomauth.pair_identity_change",
-        Expert::StateLimit => "dcomauth.state_limit",
-    }
+    e.name().to_str().unwrap_or_default()
 }
 
 /// A stable key for one association, in the shape of Zeek's connection uids: `C` and 16 hex

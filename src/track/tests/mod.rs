@@ -352,7 +352,11 @@ fn kerberos_beside_an_ntlm_baseline_is_a_possible_change_once_the_server_picks_i
         "{f:?}"
     );
     assert_eq!(f.findings[0].expert(), Expert::PossibleIdentityChange);
-    assert!(f.findings[0].message().ends_with("(identity not verified)"), "{}", f.findings[0].message());
+    assert_eq!(
+        f.findings[0].message(),
+        "Fault under an identity not on the wire, possibly changed: nca_s_fault_access_denied (0x00000005) to \
+         IRemUnknown2::RemQueryInterface(IManagedObject) in frame 9; caller sees 0x80070005 (identity not verified)"
+    );
     let s = cap.summary(0);
     assert!(s.changes.is_empty());
     assert_eq!(s.identities.iter().filter(|i| i.auth_type == AuthType::Kerberos).count(), 2);
