@@ -7,11 +7,11 @@
 //! the lines have no `"capture"` key; `scripts/dcomauth-batch` always passes the path.
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_void};
-use std::ptr::null_mut;
 
 use wireshark_sys as ws;
 
-use super::{c_text, dissect, guard, shim, stats::TAP_NAME};
+use super::stats::{listen_for_report, register_report};
+use super::{c_text, dissect, guard, shim};
 
 const CLI: &CStr = c"dcomauth,json";
 
@@ -22,16 +22,7 @@ struct Request {
 
 /// Registers `-z dcomauth,json` (called from the stat-tap registration).
 pub fn register() {
-    let ui = Box::leak(Box::new(ws::stat_tap_ui {
-        group: ws::register_stat_group_e_REGISTER_STAT_GROUP_GENERIC,
-        title: c"DCOM Authentication Tracker (JSON Lines)".as_ptr(),
-        cli_string: CLI.as_ptr(),
-        tap_init_cb: Some(init),
-        nparams: 0,
-        params: null_mut(),
-    }));
-    // SAFETY: `ui` is leaked, so it outlives epan's reference to it.
-    unsafe { ws::register_stat_tap_ui(ui, null_mut()) };
+    register_report(c"DCOM Authentication Tracker (JSON Lines)", CLI, Some(init));
 }
 
 /// The capture label in `-z` text: None for `dcomauth,json`, the rest after `,capture=`; Err for
@@ -63,37 +54,10 @@ extern "C" fn init(opt_arg: *const c_char, _userdata: *mut c_void) -> ws::stat_t
                 std::process::exit(1);
             }
         };
+        // Leaked: epan hands it back to `draw`, and the report may be drawn more than once.
         let request = Box::into_raw(Box::new(Request { capture })).cast::<c_void>();
-        // SAFETY: static names and callbacks; `request` is leaked for epan to hand back to `draw`; a
-        // failure comes back as a GString we free.
-        unsafe {
-            let err = ws::register_tap_listener(
-                TAP_NAME.as_ptr(),
-                request,
-                std::ptr::null(),
-                ws::TL_REQUIRES_NOTHING,
-                None,
-                Some(no_packet),
-                Some(draw),
-                None,
-            );
-            if !err.is_null() {
-                ws::g_string_free(err, 1);
-                return ws::STAT_TAP_INIT_FAILED;
-            }
-        }
-        ws::STAT_TAP_INIT_OK
+        listen_for_report(request, Some(draw))
     })
-}
-
-unsafe extern "C" fn no_packet(
-    _tapdata: *mut c_void,
-    _pinfo: *mut ws::packet_info,
-    _edt: *mut ws::epan_dissect_t,
-    _data: *const c_void,
-    _flags: ws::tap_flags_t,
-) -> ws::tap_packet_status {
-    ws::tap_packet_status_TAP_PACKET_DONT_REDRAW
 }
 
 extern "C" fn draw(tapdata: *mut c_void) {

@@ -1,6 +1,7 @@
 //! `tshark -z dcomauth,summary`: the per-association report a user pastes into a bug report,
 //! printed when tshark finishes reading the capture.
 use std::collections::HashMap;
+use std::ffi::CStr;
 use std::sync::{Mutex, MutexGuard};
 
 use once_cell::sync::Lazy;
@@ -17,42 +18,51 @@ pub const TAP_NAME: &std::ffi::CStr = c"dcomauth";
 /// `tap_plugin.register_tap_listener`: makes `-z dcomauth,summary` known to tshark.
 pub extern "C" fn register_tap_listeners() {
     guard((), || {
-        let ui = Box::leak(Box::new(ws::stat_tap_ui {
-            group: ws::register_stat_group_e_REGISTER_STAT_GROUP_GENERIC,
-            title: c"DCOM Authentication Tracker".as_ptr(),
-            cli_string: c"dcomauth,summary".as_ptr(),
-            tap_init_cb: Some(summary_init),
-            nparams: 0,
-            params: null_mut(),
-        }));
-        // SAFETY: `ui` is leaked, so it outlives epan's reference to it.
-        unsafe { ws::register_stat_tap_ui(ui, null_mut()) };
+        register_report(c"DCOM Authentication Tracker", c"dcomauth,summary", Some(summary_init));
         register_table();
         super::json::register();
     })
 }
 
-extern "C" fn summary_init(_opt_arg: *const c_char, _userdata: *mut c_void) -> ws::stat_tap_init_result {
-    guard(ws::STAT_TAP_INIT_FAILED, || {
-        // SAFETY: static names and callbacks; a failure comes back as a GString we report and free.
-        unsafe {
-            let err = ws::register_tap_listener(
-                TAP_NAME.as_ptr(),
-                null_mut(),
-                std::ptr::null(),
-                ws::TL_REQUIRES_NOTHING,
-                None,
-                Some(no_packet),
-                Some(summary_draw),
-                None,
-            );
-            if !err.is_null() {
-                ws::g_string_free(err, 1);
-                return ws::STAT_TAP_INIT_FAILED;
-            }
+/// Registers a `-z CLI` report tshark prints when it has read the capture.
+pub(super) fn register_report(title: &'static CStr, cli: &'static CStr, init: ws::stat_tap_init_cb) {
+    let ui = Box::leak(Box::new(ws::stat_tap_ui {
+        group: ws::register_stat_group_e_REGISTER_STAT_GROUP_GENERIC,
+        title: title.as_ptr(),
+        cli_string: cli.as_ptr(),
+        tap_init_cb: init,
+        nparams: 0,
+        params: null_mut(),
+    }));
+    // SAFETY: `ui` is leaked, so it outlives epan's reference to it.
+    unsafe { ws::register_stat_tap_ui(ui, null_mut()) };
+}
+
+/// Listens on our tap for a report: nothing per packet, `draw(tapdata)` once the capture is read.
+pub(super) fn listen_for_report(tapdata: *mut c_void, draw: ws::tap_draw_cb) -> ws::stat_tap_init_result {
+    // SAFETY: static names and callbacks; epan hands `tapdata` back to `draw`; a failure comes back
+    // as a GString we free.
+    unsafe {
+        let err = ws::register_tap_listener(
+            TAP_NAME.as_ptr(),
+            tapdata,
+            std::ptr::null(),
+            ws::TL_REQUIRES_NOTHING,
+            None,
+            Some(no_packet),
+            draw,
+            None,
+        );
+        if !err.is_null() {
+            ws::g_string_free(err, 1);
+            return ws::STAT_TAP_INIT_FAILED;
         }
-        ws::STAT_TAP_INIT_OK
-    })
+    }
+    ws::STAT_TAP_INIT_OK
+}
+
+extern "C" fn summary_init(_opt_arg: *const c_char, _userdata: *mut c_void) -> ws::stat_tap_init_result {
+    guard(ws::STAT_TAP_INIT_FAILED, || listen_for_report(null_mut(), Some(summary_draw)))
 }
 
 unsafe extern "C" fn no_packet(
