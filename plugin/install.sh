@@ -13,35 +13,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The folder Wireshark loads epan plugins from for this user; plugin/uninstall.sh uses the same rule.
-plugin_dest() {
-  if [ -n "${DCOMAUTH_PLUGIN_DEST:-}" ]; then
-    printf '%s\n' "$DCOMAUTH_PLUGIN_DEST"
-  elif [ "$(id -u)" -eq 0 ]; then
-    # Wireshark ignores personal plugin folders when run as root.
-    local global
-    global="$(global_plugins)"
-    echo "$global/epan"
-  else
-    local personal
-    personal="$(tshark -G folders | awk -F'\t' '/^Personal Plugins:/ {print $2}')"
-    [ -n "$personal" ] || { echo "dcomauth: tshark -G folders names no personal plugin folder" >&2; return 1; }
-    echo "$personal/epan"
-  fi
-}
-global_plugins() {
-  local global
-  global="$(pkg-config --variable=plugindir wireshark 2>/dev/null ||
-    tshark -G folders | awk -F'\t' '/^Global Plugins:/ {print $2}')"
-  [ -n "$global" ] || { echo "dcomauth: neither pkg-config nor tshark names the global plugin folder" >&2; return 1; }
-  echo "$global"
-}
+source plugin/folders.sh
 
 if [ "${1:-}" = "--print-dest" ]; then
   plugin_dest
   exit 0
 elif [ $# -gt 0 ]; then
-  sed -n '2,12p' "$0" >&2
+  sed -n '2,12p' plugin/install.sh >&2
   exit 2
 fi
 
@@ -67,10 +45,9 @@ else
   install -m 0644 "$so" "$dest/libdcomauth.so"
   echo "dcomauth: installed $dest/libdcomauth.so"
 fi
-# The batch command goes beside the plugin: /usr/local/bin as root, ~/.local/bin otherwise.
+# The batch command goes beside the plugin.
 if [ -z "${DCOMAUTH_PLUGIN_DEST:-}" ]; then
-  bindir="$HOME/.local/bin"
-  [ "$(id -u)" -eq 0 ] && bindir=/usr/local/bin
+  bindir="$(batch_bindir)"
   mkdir -p "$bindir"
   if ! cmp -s scripts/dcomauth-batch "$bindir/dcomauth-batch"; then
     install -m 0755 scripts/dcomauth-batch "$bindir/dcomauth-batch"

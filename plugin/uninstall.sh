@@ -7,28 +7,7 @@
 #   plugin/uninstall.sh --print-dest   # only print the folder it would remove the plugin from
 set -euo pipefail
 
-# The same rule as plugin_dest in plugin/install.sh (tests/install.rs checks that they agree).
-plugin_dest() {
-  if [ -n "${DCOMAUTH_PLUGIN_DEST:-}" ]; then
-    printf '%s\n' "$DCOMAUTH_PLUGIN_DEST"
-  elif [ "$(id -u)" -eq 0 ]; then
-    local global
-    global="$(global_plugins)"
-    echo "$global/epan"
-  else
-    local personal
-    personal="$(tshark -G folders | awk -F'\t' '/^Personal Plugins:/ {print $2}')"
-    [ -n "$personal" ] || { echo "dcomauth: tshark -G folders names no personal plugin folder" >&2; return 1; }
-    echo "$personal/epan"
-  fi
-}
-global_plugins() {
-  local global
-  global="$(pkg-config --variable=plugindir wireshark 2>/dev/null ||
-    tshark -G folders | awk -F'\t' '/^Global Plugins:/ {print $2}')"
-  [ -n "$global" ] || { echo "dcomauth: neither pkg-config nor tshark names the global plugin folder" >&2; return 1; }
-  echo "$global"
-}
+source "$(dirname "$0")/folders.sh"
 
 if [ "${1:-}" = "--print-dest" ]; then
   plugin_dest
@@ -54,8 +33,7 @@ else
 fi
 # The batch command install.sh put beside it.
 if [ -z "${DCOMAUTH_PLUGIN_DEST:-}" ]; then
-  bin="$HOME/.local/bin/dcomauth-batch"
-  [ "$(id -u)" -eq 0 ] && bin=/usr/local/bin/dcomauth-batch
+  bin="$(batch_bindir)/dcomauth-batch"
   if [ -e "$bin" ]; then
     rm -f "$bin"
     echo "dcomauth: removed $bin"

@@ -42,9 +42,13 @@ impl Setup {
         for sub in ["plugin", "scripts", "tests/captures", "home"] {
             fs::create_dir_all(dir.path.join("repo").join(sub)).expect("mkdir");
         }
-        for file in
-            ["plugin/install.sh", "plugin/uninstall.sh", "scripts/dcomauth-batch", "tests/captures/seed-winpe.pcapng"]
-        {
+        for file in [
+            "plugin/install.sh",
+            "plugin/uninstall.sh",
+            "plugin/folders.sh",
+            "scripts/dcomauth-batch",
+            "tests/captures/seed-winpe.pcapng",
+        ] {
             fs::copy(repo.join(file), dir.path.join("repo").join(file)).unwrap_or_else(|e| panic!("copy {file}: {e}"));
         }
         let so = dir.path.join("libdcomauth.so");
