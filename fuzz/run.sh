@@ -21,12 +21,8 @@ cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 
 # Corpora: made from the captures, never committed.
 if [ ! -d corpus ]; then
-  shared=${DCOMAUTH_SHARED_CAPTURES:-}
-  for c in "$shared" ../../shared/captures /work/shared/captures; do
-    if [ -n "$c" ] && [ -f "$c/ORIGINS.tsv" ]; then shared=$c; break; fi
-  done
-  caps=(../tests/captures/*.pcapng)
-  if [ -n "$shared" ] && [ -f "$shared/ORIGINS.tsv" ]; then caps+=("$shared"/*.cap "$shared"/*.pcap "$shared"/*.pcapng); fi
+  ref=../tests/captures/reference
+  caps=(../tests/captures/*.pcapng "$ref"/*.cap "$ref"/*.pcap "$ref"/*.pcapng)
   python3 seeds.py corpus "${caps[@]}"
 fi
 

@@ -50,8 +50,6 @@ fi
 
 toolchain="${DCOMAUTH_TOOLCHAIN:-$(rustup which rustc 2>/dev/null | xargs -r dirname | xargs -r dirname)}"
 [ -x "$toolchain/bin/cargo" ] || { echo "debian-roots: no Rust toolchain found (set DCOMAUTH_TOOLCHAIN to its folder)" >&2; exit 1; }
-shared="${DCOMAUTH_SHARED_CAPTURES:-$here/../shared/captures}"
-[ -f "$shared/ORIGINS.tsv" ] || shared=/work/shared/captures
 
 command -v debootstrap >/dev/null || {
   echo "debian-roots: installing debootstrap" >&2
@@ -85,7 +83,6 @@ in_root() { # in_root DIR CMD...
     CARGO_HOME=/var/cache/dcomauth/cargo CARGO_TARGET_DIR=/var/cache/dcomauth/target \
     CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}" \
     SSL_CERT_FILE=/etc/dcomauth-ca.crt CARGO_HTTP_CAINFO=/etc/dcomauth-ca.crt \
-    DCOMAUTH_SHARED_CAPTURES=/shared/captures \
     "$@"
 }
 
@@ -137,7 +134,6 @@ mount_all() { # mount_all DIR
   rm -rf "$dir/src"
   mkdir -p "$dir/src"
   tar -C "$here" --exclude=./target --exclude=./.git -cf - . | tar -C "$dir/src" -xf -
-  [ -d "$shared" ] && bind "$shared" "$dir/shared/captures" ro
   mkdir -p "$dir/var/cache/dcomauth"
 }
 
