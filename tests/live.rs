@@ -13,15 +13,9 @@ use std::process::Command;
 
 use harness::{tshark_with_plugin, Tshark};
 
-/// The expert infos the plugin's rules define (README + issue 9), with their severities.
-const NAMES: [&str; 6] = [
-    "dcomauth.identity_change",
-    "dcomauth.fault_after_change",
-    "dcomauth.abort_after_change",
-    "dcomauth.abort_after_fault",
-    "dcomauth.possible_identity_change",
-    "dcomauth.pair_identity_change",
-];
+/// Every expert info of ours: the expected tables name the ones a scenario must raise, so any
+/// other one observed is a difference.
+const NAMES: [&str; 7] = harness::EXPERT_NAMES;
 
 type Entry = (String, u32, String);
 
