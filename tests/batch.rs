@@ -292,6 +292,31 @@ fn nothing_readable_is_a_failure_and_bad_arguments_are_refused() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("does not offer -z dcomauth,json"));
 }
 
+#[test]
+fn an_empty_share_succeeds_and_a_missing_path_outlives_the_final_merge() {
+    let wrapper = Wrapper::new();
+    let dir = TempDir::new("batch-share");
+    chmod(&dir.path, 0o755);
+    let out = dir.path.join("out");
+    let empty = dir.path.join("empty.txt");
+    fs::write(&empty, "").unwrap();
+    // GNU parallel or split may hand a machine nothing; that share is not a failure of the batch.
+    let o = batch(&wrapper, &["-o", out.to_str().unwrap(), "--from", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // A share whose only path is missing fails, and says why even without a terminal.
+    let list = dir.path.join("share.txt");
+    fs::write(&list, "/nonexistent/gone.pcap\n").unwrap();
+    let o = batch(&wrapper, &["-o", out.to_str().unwrap(), "--from", list.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("none of the captures given could be read"));
+    // Another machine's share is read meanwhile; the final merge still lists the missing path.
+    let seed = root().join("tests/captures/seed-winpe.pcapng");
+    ok(&batch(&wrapper, &["-o", out.to_str().unwrap(), seed.to_str().unwrap()]));
+    ok(&batch(&wrapper, &["-o", out.to_str().unwrap()]));
+    assert_eq!(read(&out, "errors.txt"), "/nonexistent/gone.pcap\tno such file or folder\n");
+    assert_eq!(read(&out, "associations.jsonl").lines().count(), 3, "the WinPE seed's three associations");
+}
+
 /// GNU parallel from Debian, installed when missing (root only; otherwise the test says so).
 fn parallel() -> &'static str {
     let have = || Command::new("parallel").arg("--version").output().is_ok_and(|o| o.status.success());
@@ -354,7 +379,9 @@ fn gnu_parallel_over_two_hosts_and_a_slurm_array_give_the_one_machine_result() {
     let hosts = dir.path.join("hosts");
     fs::write(&hosts, format!("1/{} host-a\n1/{} host-b\n", ssh.display(), ssh.display())).unwrap();
     let spread = dir.path.join("spread");
-    // docs/batch.md's command, with the test's tshark.
+    // docs/batch.md's command, with the test's tshark. Blocks of two sorted paths put corrupt.pcap
+    // beside bind-nak.pcapng, so no host's share is all unreadable and every share exits 0 (an empty
+    // one too), whichever host gets which blocks.
     let cmd = format!(
         "{parallel} --sshloginfile {hosts} --pipe --roundrobin -N 2 {script} -j 1 -o {out} --tshark {tshark} --from - \
          < {list} && {script} -o {out}",
