@@ -364,13 +364,14 @@ fn gnu_parallel_over_two_hosts_and_a_slurm_array_give_the_one_machine_result() {
     wrapper.reads();
 
     // Two hosts in an --sshloginfile, each reached through a stand-in for ssh that runs the
-    // command here (GNU parallel calls it as `<ssh> <host> -- exec perl ...`) and notes the host.
+    // command here (GNU parallel calls it as `<ssh> <host> -- exec perl ...`) and notes the host. Like
+    // sshd it sets SHELL, which GNU parallel's remote worker runs the command with (CI has none).
     let ssh = dir.path.join("fake-ssh");
     let ssh_log = dir.path.join("ssh.log");
     fs::write(
         &ssh,
         format!(
-            "#!/bin/sh\necho \"$1\" >> {}\nshift\n[ \"$1\" = \"--\" ] && shift\nexec sh -c \"$*\"\n",
+            "#!/bin/sh\necho \"$1\" >> {}\nshift\n[ \"$1\" = \"--\" ] && shift\nSHELL=/bin/sh exec sh -c \"$*\"\n",
             ssh_log.display()
         ),
     )
