@@ -101,9 +101,11 @@ impl Association {
         })
     }
 
-    /// Drops per-call state once both sides closed; the summary stays.
+    /// Drops per-call state once both sides closed or either reset; the summary stays.
     pub(crate) fn trim_if_done(&mut self) {
-        if self.summary.client_close.is_some() && self.summary.server_close.is_some() {
+        let (client, server) = (self.summary.client_close, self.summary.server_close);
+        let reset = [client, server].iter().flatten().any(|c| c.kind == CloseKind::Rst);
+        if reset || (client.is_some() && server.is_some()) {
             self.calls = HashMap::new();
             self.call_order = VecDeque::new();
             self.pending = VecDeque::new();
