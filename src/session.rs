@@ -1,11 +1,14 @@
 //! One capture's worth of state: the first pass turns frames into verdicts, every later pass
 //! replays them. Pure Rust; `epan` fills a `FrameInput` from Wireshark and renders the verdict.
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::flow::{Flows, Plan, Source};
+use crate::proto::dcerpc::PacketType;
 use crate::proto::tcp::{self, Segment};
-use crate::track::{CloseKind, Config, Endpoint, FrameCtx, FrameVerdict, Tracker};
+use crate::track::{
+    ChangeKind, CloseKind, Config, Endpoint, Finding, FrameCtx, FrameVerdict, Identity, InterfaceView, PairHistory,
+    PduView, SecurityView, Tracker,
+};
 
 /// Facts about one frame on its first dissection.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +29,7 @@ pub struct FrameInput<'a> {
 pub struct Session {
     tracker: Tracker,
     flows: Flows,
-    verdicts: HashMap<u32, Arc<FrameVerdict>>,
+    verdicts: Verdicts,
     /// Some frame had DCE/RPC: until then every other frame is skipped without a look.
     seen_dcerpc: bool,
 }
@@ -47,7 +50,7 @@ impl Session {
         Session {
             tracker: Tracker::with_config(cfg),
             flows: Flows::default(),
-            verdicts: HashMap::new(),
+            verdicts: Verdicts::default(),
             seen_dcerpc: false,
         }
     }
@@ -63,8 +66,8 @@ impl Session {
     }
 
     /// The stored verdict of a frame already seen on the first pass.
-    pub fn replay(&self, frame: u32) -> Option<Arc<FrameVerdict>> {
-        self.verdicts.get(&frame).cloned()
+    pub fn replay(&self, frame: u32) -> Option<FrameVerdict> {
+        self.verdicts.get(frame)
     }
 
     pub fn tracker(&self) -> &Tracker {
@@ -72,10 +75,10 @@ impl Session {
     }
 
     /// First pass over one frame: feeds its PDUs and any close to the tracker, stores the verdict.
-    pub fn first_pass(&mut self, input: &FrameInput<'_>) -> Option<Arc<FrameVerdict>> {
-        if let Some(v) = self.verdicts.get(&input.frame) {
+    pub fn first_pass(&mut self, input: &FrameInput<'_>) -> Option<FrameVerdict> {
+        if self.verdicts.has(input.frame) {
             // A frame dissected twice on the "first pass" (GUI live capture refresh) keeps its verdict.
-            return Some(v.clone());
+            return self.verdicts.get(input.frame);
         }
         self.seen_dcerpc |= input.has_dcerpc;
         let segment = tcp::locate(input.frame_bytes, input.src.addr, input.dst.addr, input.src.port, input.dst.port)?;
@@ -92,6 +95,7 @@ impl Session {
         }
         if let Some(kind) = close_kind(&segment) {
             self.flows.close(input.stream);
+            self.verdicts.forget(input.stream);
             if self.tracker.tracks(input.stream) {
                 self.tracker.close(&ctx, kind, &mut verdict);
                 // The close belongs to the association even without a finding (statistics table, tree).
@@ -101,8 +105,7 @@ impl Session {
         if verdict.is_empty() && verdict.stream.is_none() {
             return None;
         }
-        let verdict = Arc::new(verdict);
-        self.verdicts.insert(input.frame, verdict.clone());
+        self.verdicts.store(input.frame, &verdict);
         Some(verdict)
     }
 
@@ -123,6 +126,147 @@ impl Session {
                 self.tracker.pdu(ctx, pdu, out);
             }
         }
+    }
+}
+
+/// What a PDU's view shares with its neighbours: stored once, and PDUs point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shared {
+    identity: Option<Identity>,
+    security: Option<SecurityView>,
+    baseline: Option<Identity>,
+    baseline_frame: Option<u32>,
+    baseline_partial: bool,
+    interface: Option<InterfaceView>,
+    history: PairHistory,
+}
+
+/// What differs from one PDU to the next.
+#[derive(Debug, Clone, Copy)]
+struct PackedPdu {
+    call_id: u32,
+    shared: u32,
+    opnum: Option<u16>,
+    ptype: PacketType,
+    change: Option<ChangeKind>,
+}
+
+/// One frame with a verdict: its PDUs are `pdus[first..first + count]`.
+#[derive(Debug, Clone, Copy)]
+struct FrameEntry {
+    frame: u32,
+    first: u32,
+    /// The association's stream, when the verdict names one.
+    stream: Option<u32>,
+    count: u16,
+    has_findings: bool,
+}
+
+/// Shared views a stream used last, newest first: a new PDU mostly repeats one of them.
+const RECENT: usize = 4;
+
+/// Every frame's verdict, kept for the whole capture in a few bytes per frame (issue 10): frames
+/// in first-pass order, so a lookup is a binary search; findings (rare) by frame.
+#[derive(Default)]
+struct Verdicts {
+    frames: Vec<FrameEntry>,
+    pdus: Vec<PackedPdu>,
+    shared: Vec<Shared>,
+    recent: HashMap<u32, [u32; RECENT]>,
+    findings: HashMap<u32, Box<[Finding]>>,
+}
+
+impl Verdicts {
+    fn position(&self, frame: u32) -> Result<usize, usize> {
+        // First-pass order is frame order; only a GUI refresh could bring an earlier frame.
+        match self.frames.last() {
+            Some(last) if last.frame < frame => Err(self.frames.len()),
+            _ => self.frames.binary_search_by_key(&frame, |e| e.frame),
+        }
+    }
+
+    fn has(&self, frame: u32) -> bool {
+        self.position(frame).is_ok()
+    }
+
+    fn store(&mut self, frame: u32, v: &FrameVerdict) {
+        let Err(at) = self.position(frame) else { return };
+        let first = self.pdus.len() as u32;
+        let mut count = 0u16;
+        for p in v.pdus.iter().take(usize::from(u16::MAX)) {
+            let shared = self.share(v.stream, p);
+            self.pdus.push(PackedPdu { call_id: p.call_id, shared, opnum: p.opnum, ptype: p.ptype, change: p.change });
+            count += 1;
+        }
+        if !v.findings.is_empty() {
+            self.findings.insert(frame, v.findings.clone().into_boxed_slice());
+        }
+        let entry = FrameEntry { frame, first, stream: v.stream, count, has_findings: !v.findings.is_empty() };
+        self.frames.insert(at, entry);
+    }
+
+    /// The index of `p`'s shared view: one its stream used lately, or a new one.
+    fn share(&mut self, stream: Option<u32>, p: &PduView) -> u32 {
+        let view = Shared {
+            identity: p.identity.clone(),
+            security: p.security.clone(),
+            baseline: p.baseline.clone(),
+            baseline_frame: p.baseline_frame,
+            baseline_partial: p.baseline_partial,
+            interface: p.interface,
+            history: p.history,
+        };
+        let recent = self.recent.entry(stream.unwrap_or(u32::MAX)).or_insert([u32::MAX; RECENT]);
+        let hit = recent.iter().position(|&i| self.shared.get(i as usize) == Some(&view));
+        let index = match hit {
+            Some(k) => recent[k],
+            None => {
+                self.shared.push(view);
+                (self.shared.len() - 1) as u32
+            }
+        };
+        // Move to the front, newest first.
+        let k = hit.unwrap_or(RECENT - 1);
+        recent.copy_within(0..k, 1);
+        recent[0] = index;
+        index
+    }
+
+    fn get(&self, frame: u32) -> Option<FrameVerdict> {
+        let e = self.frames.get(self.position(frame).ok()?)?;
+        let first = e.first as usize;
+        let pdus = self.pdus.get(first..first + usize::from(e.count)).unwrap_or_default();
+        Some(FrameVerdict {
+            stream: e.stream,
+            pdus: pdus.iter().filter_map(|p| self.unpack(p)).collect(),
+            findings: if e.has_findings {
+                self.findings.get(&frame).map(|f| f.to_vec()).unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+        })
+    }
+
+    fn unpack(&self, p: &PackedPdu) -> Option<PduView> {
+        let s = self.shared.get(p.shared as usize)?;
+        Some(PduView {
+            ptype: p.ptype,
+            call_id: p.call_id,
+            opnum: p.opnum,
+            identity: s.identity.clone(),
+            security: s.security.clone(),
+            baseline: s.baseline.clone(),
+            baseline_frame: s.baseline_frame,
+            baseline_partial: s.baseline_partial,
+            change: p.change,
+            interface: s.interface,
+            history: s.history,
+        })
+    }
+
+    /// A stream that ended reuses no more views: forget which it used.
+    fn forget(&mut self, stream: u32) {
+        self.recent.remove(&stream);
     }
 }
 
@@ -214,15 +358,46 @@ mod tests {
     }
 
     /// Every stored verdict keeps these for the whole capture: they must not grow unnoticed
-    /// (issue 10 wants a frame to cost far less; shrinking them updates these numbers).
+    /// (issue 10: at most 64 bytes per DCE/RPC frame, beside the views PDUs share).
     #[test]
     fn retained_sizes_are_pinned() {
-        use crate::track::{FrameVerdict, PduView};
         use std::mem::size_of;
-        // Today: 56 + 144 per PDU, in an Arc and a Vec of their own, per frame with DCE/RPC;
-        // issue 10's target is 64 bytes per frame all told.
-        assert_eq!(size_of::<FrameVerdict>(), 56);
-        assert_eq!(size_of::<PduView>(), 144);
+        assert_eq!(size_of::<FrameEntry>(), 20);
+        assert_eq!(size_of::<PackedPdu>(), 16);
+    }
+
+    #[test]
+    fn the_case_study_replays_as_first_seen_from_views_its_pdus_share() {
+        let cap = capgen::scenarios::seed_winpe();
+        let mut s = Session::new();
+        let mut given = Vec::new();
+        for n in 1..=cap.frame_count() {
+            let Some(seg) = cap.segment_of(n) else { continue };
+            let spec = cap.flow_spec(seg.flow);
+            let (client, server) = (
+                Endpoint { addr: spec.client.ip(), port: spec.client.port() },
+                Endpoint { addr: spec.server.ip(), port: spec.server.port() },
+            );
+            let (src, dst) = if seg.dir == capgen::net::Dir::Client { (client, server) } else { (server, client) };
+            let inp = FrameInput {
+                stream: seg.flow as u32,
+                has_dcerpc: !seg.tcp.payload.is_empty(),
+                ..input(n, src, dst, cap.frame_data(n), false)
+            };
+            given.push((n, s.first_pass(&inp)));
+        }
+        let pdus: usize = given.iter().filter_map(|(_, v)| v.as_ref()).map(|v| v.pdus.len()).sum();
+        assert!(pdus > 30, "the case study's PDUs reach the tracker: {pdus}");
+        assert!(
+            given.iter().filter_map(|(_, v)| v.as_ref()).any(|v| v.pdus.iter().any(|p| p.changed())),
+            "and its change"
+        );
+        for (n, v) in &given {
+            assert_eq!(s.replay(*n), *v, "frame {n}");
+        }
+        assert_eq!(s.replay(cap.frame_count() + 1), None);
+        let views = s.verdicts.shared.len();
+        assert!(views * 3 < pdus, "{views} views for {pdus} PDUs: shared, not one per PDU");
     }
 
     #[test]

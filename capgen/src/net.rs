@@ -373,6 +373,11 @@ impl Capture {
         self.frames[n as usize - 1].ts_us
     }
 
+    /// The captured bytes of frame `n` (1-based), link layer included.
+    pub fn frame_data(&self, n: u32) -> &[u8] {
+        &self.frames[n as usize - 1].data
+    }
+
     /// The TCP segment frame `n` carried, if it was built by a connection.
     pub fn segment_of(&self, n: u32) -> Option<&Segment> {
         self.frames[n as usize - 1].seg.as_ref()

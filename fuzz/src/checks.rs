@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
 
 use dcomauth::flow::{Flows, Plan, Source};
 use dcomauth::proto::dcerpc::{self, Body, ByteOrder};
@@ -209,7 +208,7 @@ fn input<'a>(n: u32, seg: &'a Seg, frame: &'a [u8]) -> FrameInput<'a> {
 pub fn session(data: &[u8]) {
     let segs = segments::decode(data);
     let frames: Vec<Vec<u8>> = segs.iter().map(segments::frame).collect();
-    let run = || -> (Session, Vec<Option<Arc<FrameVerdict>>>) {
+    let run = || -> (Session, Vec<Option<FrameVerdict>>) {
         let mut s = Session::new();
         let verdicts = segs
             .iter()

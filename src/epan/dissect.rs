@@ -6,7 +6,7 @@
 //! The PDUs come from the captured bytes instead, which costs nothing on frames without DCE/RPC.
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::raw::{c_int, c_void};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use once_cell::sync::Lazy;
 use wireshark_sys as ws;
@@ -46,16 +46,15 @@ pub unsafe extern "C" fn postdissector(
         let Some(verdict) = verdict_for(tvb, pinfo) else { return };
         // SAFETY: pointers come straight from epan for this dissection.
         unsafe { render::frame(tvb, pinfo, tree, &verdict) };
-        if let Some(stream) = verdict.stream.as_ref() {
-            // SAFETY: the session keeps this verdict (and so `stream`) alive past the tap push at the
-            // end of this frame's dissection.
-            unsafe { ws::tap_queue_packet(tap_id(), pinfo, (stream as *const u32).cast()) };
+        if let Some(stream) = verdict.stream {
+            // SAFETY: the tap data is the stream number itself, never dereferenced (see `tap_stream`).
+            unsafe { ws::tap_queue_packet(tap_id(), pinfo, super::tap_data(stream)) };
         }
     });
     0
 }
 
-fn verdict_for(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info) -> Option<Arc<FrameVerdict>> {
+fn verdict_for(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info) -> Option<FrameVerdict> {
     // SAFETY: `pinfo` is valid for this call; the shim only reads it.
     let (visited, frame) = unsafe { (shim::dcomauth_visited(pinfo) != 0, shim::dcomauth_frame_num(pinfo)) };
     if visited {

@@ -95,3 +95,14 @@ fn proto_tcp() -> c_int {
 fn tap_id() -> c_int {
     TAP.load(Ordering::Relaxed)
 }
+
+/// What a tapped frame hands its listeners: the association's stream, carried in the pointer's
+/// value (plus one, so never NULL) rather than in memory that would have to outlive the frame.
+fn tap_data(stream: u32) -> *const std::os::raw::c_void {
+    std::ptr::without_provenance(stream as usize + 1)
+}
+
+/// The stream `tap_data` carried; None for a NULL pointer.
+fn tap_stream(data: *const std::os::raw::c_void) -> Option<u32> {
+    (data as usize).checked_sub(1).and_then(|s| u32::try_from(s).ok())
+}

@@ -10,7 +10,7 @@ use std::ptr::null_mut;
 
 use wireshark_sys as ws;
 
-use super::{c_text, dissect, guard, shim};
+use super::{c_text, dissect, guard, shim, tap_stream};
 
 /// The tap our post-dissector's listeners attach to; it never carries per-packet data for this report.
 pub const TAP_NAME: &std::ffi::CStr = c"dcomauth";
@@ -156,13 +156,14 @@ unsafe extern "C" fn table_packet(
     _flags: ws::tap_flags_t,
 ) -> ws::tap_packet_status {
     guard(ws::tap_packet_status_TAP_PACKET_DONT_REDRAW, || {
-        // SAFETY: epan passes the stat_data_t it registered; `data` is the u32 stream we queued.
-        let (table, stream) = unsafe {
+        let Some(stream) = tap_stream(data) else { return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW };
+        // SAFETY: epan passes the stat_data_t it registered.
+        let table = unsafe {
             let stat = tapdata as *mut ws::stat_data_t;
-            if stat.is_null() || data.is_null() {
+            if stat.is_null() {
                 return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW;
             }
-            (ws::stat_tap_find_table((*stat).stat_tap_data, TABLE_NAME.as_ptr()), *(data as *const u32))
+            ws::stat_tap_find_table((*stat).stat_tap_data, TABLE_NAME.as_ptr())
         };
         if table.is_null() {
             return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW;
