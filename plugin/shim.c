@@ -171,6 +171,13 @@ const uint8_t *dcomauth_reassembled_tcp(packet_info *pinfo, uint32_t *len)
 #endif
 }
 
+int dcomauth_tree_wants_details(proto_tree *tree, int proto)
+{
+    /* True when the tree is shown, or a filter, column or -e names one of proto's fields: epan
+     * marks a field's protocol referenced with it. Only reads registrar data; never throws. */
+    return tree != NULL && proto_field_is_referenced(tree, proto);
+}
+
 proto_item *dcomauth_add_protocol(proto_tree *tree, int proto, tvbuff_t *tvb, int ett, proto_tree **subtree)
 {
     proto_item *item = NULL;

@@ -36,6 +36,9 @@ const uint8_t *dcomauth_reassembled_tcp(packet_info *pinfo, uint32_t *len);
 
 /* Tree items: format strings are always "%s" so usernames with '%' stay text. NULL when there is
  * no tree, or when epan threw (past gui.max_tree_items, for instance). */
+/* Does this tree need our detail items? No when it is an invisible tree (tshark -Y) whose filter
+ * names none of our fields: epan would fake every item, so their text need not be formatted. */
+int dcomauth_tree_wants_details(proto_tree *tree, int proto);
 proto_item *dcomauth_add_protocol(proto_tree *tree, int proto, tvbuff_t *tvb, int ett, proto_tree **subtree);
 proto_item *dcomauth_add_text(proto_tree *tree, int hf, tvbuff_t *tvb, const char *value);
 proto_item *dcomauth_add_uint(proto_tree *tree, int hf, tvbuff_t *tvb, uint32_t value);

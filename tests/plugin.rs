@@ -53,6 +53,24 @@ fn display_filters_on_our_names_are_accepted() {
 }
 
 #[test]
+fn a_filter_job_that_names_none_of_our_fields_still_gives_them_to_whoever_asks() {
+    // tshark -Y builds an invisible tree; the plugin skips its detail items there unless a filter,
+    // column or -e names one of its fields, as each of these runs does.
+    let tshark = tshark_with_plugin();
+    let cap = tshark.capture("winpe.pcapng", &capgen::scenarios::seed_winpe().bytes());
+    let faults = tshark.rows(&cap, &[], "dcerpc.pkt_type == 3", &["frame.number", "dcomauth.identity"]);
+    assert_eq!(faults.len(), 4, "{faults:?}");
+    assert!(faults.iter().all(|r| r[1] == "REDMOND\\jiangyue"), "{faults:?}");
+    let named = tshark.frames(&cap, "dcomauth.identity contains \"jiangyue\" && dcerpc.pkt_type == 3");
+    assert_eq!(named, faults.iter().map(|r| r[0].parse::<u32>().unwrap()).collect::<Vec<_>>());
+    let verbose = tshark.run(&["-r", &cap.to_string_lossy(), "-V", "-Y", "dcerpc.pkt_type == 3"]);
+    assert_eq!(verbose.matches("Identity: REDMOND\\jiangyue [changed]").count(), 4, "{verbose}");
+    // An expert filter still finds the entries of frames whose details were skipped.
+    let severities = tshark.rows(&cap, &[], "dcomauth.fault_after_change", &["_ws.expert.severity"]);
+    assert_eq!(severities.len(), 4, "{severities:?}");
+}
+
+#[test]
 fn every_symbol_the_plugin_imports_resolves_at_load_time() {
     let so = harness::built_plugin();
     let path = std::ffi::CString::new(so.to_string_lossy().as_bytes()).expect("path");

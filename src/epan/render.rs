@@ -90,17 +90,21 @@ pub unsafe fn frame(
     if let Some(stream) = verdict.stream {
         generated(root.uint(Hf::Stream, stream));
     }
-    // SAFETY: `pinfo` is this dissection's.
-    let frame_num = unsafe { shim::dcomauth_frame_num(pinfo) };
-    append(top, &headline(verdict));
-    if let [only] = verdict.pdus.as_slice() {
-        pdu(&root, only, frame_num);
-    } else {
-        for p in &verdict.pdus {
-            let (t, _) = root.subtree(Hf::Pdu, &pdu_label(p), Ett::Pdu);
-            pdu(&t, p, frame_num);
+    // SAFETY: `tree` is this dissection's; the shim only asks epan's registrar.
+    if unsafe { shim::dcomauth_tree_wants_details(tree, proto()) } != 0 {
+        // SAFETY: `pinfo` is this dissection's.
+        let frame_num = unsafe { shim::dcomauth_frame_num(pinfo) };
+        append(top, &headline(verdict));
+        if let [only] = verdict.pdus.as_slice() {
+            pdu(&root, only, frame_num);
+        } else {
+            for p in &verdict.pdus {
+                let (t, _) = root.subtree(Hf::Pdu, &pdu_label(p), Ett::Pdu);
+                pdu(&t, p, frame_num);
+            }
         }
     }
+    // Findings are rare and their expert items must be in any tree a filter is run on.
     for f in &verdict.findings {
         finding(&root, pinfo, top, f);
     }

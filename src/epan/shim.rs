@@ -6,6 +6,7 @@ use wireshark_sys::{expert_field, packet_info, proto_item, proto_tree, tvbuff_t}
 
 extern "C" {
     pub fn dcomauth_register_postdissector(rust: ws::dissector_t, proto: c_int) -> ws::dissector_handle_t;
+    pub fn dcomauth_tree_wants_details(tree: *mut proto_tree, proto: c_int) -> c_int;
     pub fn dcomauth_add_protocol(
         tree: *mut proto_tree,
         proto: c_int,
