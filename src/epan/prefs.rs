@@ -9,8 +9,8 @@ use crate::track::{Comparison, Config, DEFAULT_ABORT_WINDOW_MS};
 
 static mut COMPARE: c_int = 0;
 static mut ABORT_WINDOW_MS: c_uint = DEFAULT_ABORT_WINDOW_MS;
-static mut IGNORE_MACHINE: ws::gboolean = 0;
-static mut IGNORE_ANONYMOUS: ws::gboolean = 0;
+static mut IGNORE_MACHINE: ws::pref_bool = ws::PREF_FALSE;
+static mut IGNORE_ANONYMOUS: ws::pref_bool = ws::PREF_FALSE;
 static mut MAX_ASSOCIATIONS: c_uint = 65536;
 static mut MAX_CALLS: c_uint = 4096;
 
@@ -28,8 +28,8 @@ pub fn config() -> Config {
     Config {
         comparison: COMPARISONS.get(compare as usize).map_or(Comparison::Account, |c| c.0),
         abort_window_ns: i64::from(window) * 1_000_000,
-        ignore_machine_accounts: machine != 0,
-        ignore_anonymous: anonymous != 0,
+        ignore_machine_accounts: machine != ws::PREF_FALSE,
+        ignore_anonymous: anonymous != ws::PREF_FALSE,
         max_associations: (assocs as usize).max(1),
         max_calls: (calls as usize).max(1),
     }
@@ -60,7 +60,7 @@ pub fn register(proto: c_int) {
             c"How two NTLMSSP identities are judged the same account (see the README's table)".as_ptr(),
             addr_of_mut!(COMPARE),
             values.as_ptr(),
-            0,
+            ws::PREF_FALSE,
         );
         ws::prefs_register_uint_preference(
             module,

@@ -6,6 +6,17 @@
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
+/// What epan's boolean preferences point at: GLib's `gboolean` in 4.0 (and 4.2), C99 `bool` from
+/// 4.4 on, where epan moved off GLib's types.
+#[cfg(any(wireshark_4_0, wireshark_4_2))]
+pub type pref_bool = gboolean;
+#[cfg(any(wireshark_4_0, wireshark_4_2))]
+pub const PREF_FALSE: pref_bool = 0;
+#[cfg(not(any(wireshark_4_0, wireshark_4_2)))]
+pub type pref_bool = bool;
+#[cfg(not(any(wireshark_4_0, wireshark_4_2)))]
+pub const PREF_FALSE: pref_bool = false;
+
 /// What a `stat_tap_ui.tap_init_cb` returns: nothing up to 4.4; from 4.6 on whether the statistic
 /// could start (`false` makes tshark stop with an error).
 #[cfg(any(wireshark_4_0, wireshark_4_2, wireshark_4_4))]
