@@ -24,6 +24,9 @@ use crate::proto::dcerpc;
 /// again).
 const MAX_DIRECTIONS: usize = 1 << 16;
 
+/// Closed directions remembered (for retransmissions after a close) before the oldest goes.
+const MAX_CLOSED: usize = 4096;
+
 /// Position in a serial-number space (RFC 1982): `a` is before `b`.
 fn before(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
@@ -145,8 +148,9 @@ impl Flows {
         Flows { dirs: HashMap::new(), created: VecDeque::new(), closed: VecDeque::new(), generations: 0, limit }
     }
 
-    /// Both directions of `stream` saw a FIN or RST: they are forgotten first when the table is full.
-    /// They are kept until then, so a retransmission after the close is still recognised.
+    /// Both directions of `stream` saw a FIN or RST: they are forgotten first when the table is full,
+    /// and beyond the latest `MAX_CLOSED` closes. Until then a retransmission after the close is
+    /// still recognised.
     pub fn close(&mut self, stream: u32) {
         for key in [(stream, false), (stream, true)] {
             if let Some(dir) = self.dirs.get_mut(&key).filter(|d| !d.closed) {
@@ -154,9 +158,12 @@ impl Flows {
                 self.closed.push_back((key, dir.generation));
             }
         }
-        if self.closed.len() > 2 * self.limit.max(1) {
-            let dirs = &self.dirs;
-            self.closed.retain(|(k, g)| dirs.get(k).is_some_and(|d| d.generation == *g));
+        while self.closed.len() > MAX_CLOSED {
+            if let Some((key, generation)) = self.closed.pop_front() {
+                if self.dirs.get(&key).is_some_and(|d| d.generation == generation) {
+                    self.dirs.remove(&key);
+                }
+            }
         }
     }
 
@@ -460,6 +467,20 @@ mod tests {
             flows.created.len(),
             flows.closed.len()
         );
+    }
+
+    #[test]
+    fn only_the_latest_closed_streams_are_remembered_for_their_retransmissions() {
+        let mut flows = Flows::default();
+        for stream in 0..10_000 {
+            flows.segment(stream, true, 1, &pdu(24, 1), None);
+            flows.close(stream);
+        }
+        flows.segment(10_000, true, 1, &pdu(24, 1), None);
+        assert_eq!(flows.dirs.len(), MAX_CLOSED + 1, "the open stream and the latest closed ones");
+        assert_eq!(flows.segment(9_999, true, 1, &pdu(24, 1), None), Plan::Retransmission);
+        // An early stream was forgotten: the same bytes again read as new.
+        assert_eq!(flows.segment(0, true, 1, &pdu(24, 1), None), payload(&[(0, 24)]));
     }
 
     #[test]

@@ -129,14 +129,18 @@ impl Session {
     }
 }
 
+/// An identity as stored: its index among the distinct identities seen (`NONE` for none).
+type IdentityId = u32;
+const NONE: u32 = u32::MAX;
+
 /// What a PDU's view shares with its neighbours: stored once, and PDUs point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Shared {
-    identity: Option<Identity>,
-    security: Option<SecurityView>,
-    baseline: Option<Identity>,
+    identity: IdentityId,
+    baseline: IdentityId,
     baseline_frame: Option<u32>,
     baseline_partial: bool,
+    security: Option<SecurityView>,
     interface: Option<InterfaceView>,
     history: PairHistory,
 }
@@ -162,6 +166,46 @@ struct FrameEntry {
     has_findings: bool,
 }
 
+/// Entries per chunk of a `Chunked` list.
+const CHUNK: usize = 4096;
+
+/// An append-only list in fixed-size chunks: growing never copies what is stored, nor holds the
+/// old and the new copy at once as a doubling `Vec` does (a peak of three times the list).
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked { chunks: Vec::new(), len: 0 }
+    }
+}
+
+impl<T> Chunked<T> {
+    /// Appends `v`; returns its index.
+    fn push(&mut self, v: T) -> usize {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(v),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(v);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+        self.len - 1
+    }
+
+    fn get(&self, i: usize) -> Option<&T> {
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
 /// Shared views a stream used last, newest first: a new PDU mostly repeats one of them.
 const RECENT: usize = 4;
 
@@ -169,28 +213,40 @@ const RECENT: usize = 4;
 /// in first-pass order, so a lookup is a binary search; findings (rare) by frame.
 #[derive(Default)]
 struct Verdicts {
-    frames: Vec<FrameEntry>,
-    pdus: Vec<PackedPdu>,
-    shared: Vec<Shared>,
+    frames: Chunked<FrameEntry>,
+    /// Frames stored after a later one (only a GUI refresh could do that).
+    late: HashMap<u32, FrameEntry>,
+    pdus: Chunked<PackedPdu>,
+    shared: Chunked<Shared>,
+    identities: Vec<Identity>,
+    identity_ids: HashMap<Identity, IdentityId>,
     recent: HashMap<u32, [u32; RECENT]>,
     findings: HashMap<u32, Box<[Finding]>>,
 }
 
 impl Verdicts {
-    fn position(&self, frame: u32) -> Result<usize, usize> {
-        // First-pass order is frame order; only a GUI refresh could bring an earlier frame.
-        match self.frames.last() {
-            Some(last) if last.frame < frame => Err(self.frames.len()),
-            _ => self.frames.binary_search_by_key(&frame, |e| e.frame),
+    fn entry(&self, frame: u32) -> Option<&FrameEntry> {
+        let (mut lo, mut hi) = (0, self.frames.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let e = self.frames.get(mid)?;
+            match e.frame.cmp(&frame) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(e),
+            }
         }
+        self.late.get(&frame)
     }
 
     fn has(&self, frame: u32) -> bool {
-        self.position(frame).is_ok()
+        self.entry(frame).is_some()
     }
 
     fn store(&mut self, frame: u32, v: &FrameVerdict) {
-        let Err(at) = self.position(frame) else { return };
+        if self.has(frame) {
+            return;
+        }
         let first = self.pdus.len() as u32;
         let mut count = 0u16;
         for p in v.pdus.iter().take(usize::from(u16::MAX)) {
@@ -202,17 +258,37 @@ impl Verdicts {
             self.findings.insert(frame, v.findings.clone().into_boxed_slice());
         }
         let entry = FrameEntry { frame, first, stream: v.stream, count, has_findings: !v.findings.is_empty() };
-        self.frames.insert(at, entry);
+        let last = self.frames.len().checked_sub(1).and_then(|i| self.frames.get(i)).map(|e| e.frame);
+        if last.is_none_or(|l| l < frame) {
+            self.frames.push(entry);
+        } else {
+            self.late.insert(frame, entry);
+        }
+    }
+
+    fn identity_id(&mut self, identity: &Option<Identity>) -> IdentityId {
+        let Some(identity) = identity else { return NONE };
+        if let Some(&id) = self.identity_ids.get(identity) {
+            return id;
+        }
+        let id = self.identities.len() as IdentityId;
+        self.identities.push(identity.clone());
+        self.identity_ids.insert(identity.clone(), id);
+        id
+    }
+
+    fn identity(&self, id: IdentityId) -> Option<Identity> {
+        self.identities.get(id as usize).cloned()
     }
 
     /// The index of `p`'s shared view: one its stream used lately, or a new one.
     fn share(&mut self, stream: Option<u32>, p: &PduView) -> u32 {
         let view = Shared {
-            identity: p.identity.clone(),
-            security: p.security.clone(),
-            baseline: p.baseline.clone(),
+            identity: self.identity_id(&p.identity),
+            baseline: self.identity_id(&p.baseline),
             baseline_frame: p.baseline_frame,
             baseline_partial: p.baseline_partial,
+            security: p.security.clone(),
             interface: p.interface,
             history: p.history,
         };
@@ -220,10 +296,7 @@ impl Verdicts {
         let hit = recent.iter().position(|&i| self.shared.get(i as usize) == Some(&view));
         let index = match hit {
             Some(k) => recent[k],
-            None => {
-                self.shared.push(view);
-                (self.shared.len() - 1) as u32
-            }
+            None => self.shared.push(view) as u32,
         };
         // Move to the front, newest first.
         let k = hit.unwrap_or(RECENT - 1);
@@ -233,18 +306,16 @@ impl Verdicts {
     }
 
     fn get(&self, frame: u32) -> Option<FrameVerdict> {
-        let e = self.frames.get(self.position(frame).ok()?)?;
-        let first = e.first as usize;
-        let pdus = self.pdus.get(first..first + usize::from(e.count)).unwrap_or_default();
-        Some(FrameVerdict {
-            stream: e.stream,
-            pdus: pdus.iter().filter_map(|p| self.unpack(p)).collect(),
-            findings: if e.has_findings {
-                self.findings.get(&frame).map(|f| f.to_vec()).unwrap_or_default()
-            } else {
-                Vec::new()
-            },
-        })
+        let e = self.entry(frame)?;
+        let pdus = (e.first as usize..e.first as usize + usize::from(e.count))
+            .filter_map(|i| self.pdus.get(i))
+            .filter_map(|p| self.unpack(p))
+            .collect();
+        let findings = match e.has_findings {
+            true => self.findings.get(&frame).map(|f| f.to_vec()).unwrap_or_default(),
+            false => Vec::new(),
+        };
+        Some(FrameVerdict { stream: e.stream, pdus, findings })
     }
 
     fn unpack(&self, p: &PackedPdu) -> Option<PduView> {
@@ -253,9 +324,9 @@ impl Verdicts {
             ptype: p.ptype,
             call_id: p.call_id,
             opnum: p.opnum,
-            identity: s.identity.clone(),
+            identity: self.identity(s.identity),
             security: s.security.clone(),
-            baseline: s.baseline.clone(),
+            baseline: self.identity(s.baseline),
             baseline_frame: s.baseline_frame,
             baseline_partial: s.baseline_partial,
             change: p.change,
@@ -364,6 +435,8 @@ mod tests {
         use std::mem::size_of;
         assert_eq!(size_of::<FrameEntry>(), 20);
         assert_eq!(size_of::<PackedPdu>(), 16);
+        // Per view, shared by the PDUs of one context of one association.
+        assert_eq!(size_of::<Shared>(), 80);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 /// An NTLMSSP identity, shown as `DOMAIN\user` (`\user` with an empty domain); an empty user is
 /// the anonymous logon. The names are shared, not copied: every PDU view of an association carries them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Identity {
     pub domain: Arc<str>,
     pub user: Arc<str>,

@@ -161,6 +161,17 @@ pub struct AssociationSummary {
 pub const MAX_FINDINGS: usize = 1000;
 
 impl AssociationSummary {
+    /// Gives back the room its lists grew into: nothing more is added once the association ended.
+    pub(crate) fn shrink(&mut self) {
+        self.interfaces.shrink_to_fit();
+        self.identities.shrink_to_fit();
+        self.changes.shrink_to_fit();
+        self.faults.shrink_to_fit();
+        self.identity_times.shrink_to_fit();
+        self.fault_details.shrink_to_fit();
+        self.findings.shrink_to_fit();
+    }
+
     /// A new association first seen in `ctx`; `partial` when the capture missed its first bind.
     pub(crate) fn new(ctx: &FrameCtx, client: Endpoint, server: Endpoint, partial: bool, history: PairHistory) -> Self {
         AssociationSummary {

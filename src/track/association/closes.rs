@@ -101,7 +101,8 @@ impl Association {
         })
     }
 
-    /// Drops per-call state once both sides closed or either reset; the summary stays.
+    /// Drops the state PDUs need once both sides closed or either reset (no PDU can follow); the
+    /// summary stays, in as little room as it takes.
     pub(crate) fn trim_if_done(&mut self) {
         let (client, server) = (self.summary.client_close, self.summary.server_close);
         let reset = [client, server].iter().flatten().any(|c| c.kind == CloseKind::Rst);
@@ -109,6 +110,9 @@ impl Association {
             self.calls = HashMap::new();
             self.call_order = VecDeque::new();
             self.pending = VecDeque::new();
+            self.security = HashMap::new();
+            self.presentation = HashMap::new();
+            self.summary.shrink();
         }
     }
 }
