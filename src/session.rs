@@ -187,11 +187,8 @@ impl<T> Chunked<T> {
     fn push(&mut self, v: T) -> usize {
         match self.chunks.last_mut() {
             Some(c) if c.len() < CHUNK => c.push(v),
-            _ => {
-                let mut c = Vec::with_capacity(CHUNK);
-                c.push(v);
-                self.chunks.push(c);
-            }
+            // A chunk grows like a Vec up to CHUNK (a power of two): a small capture stays small.
+            _ => self.chunks.push(vec![v]),
         }
         self.len += 1;
         self.len - 1
@@ -471,6 +468,18 @@ mod tests {
         assert_eq!(s.replay(cap.frame_count() + 1), None);
         let views = s.verdicts.shared.len();
         assert!(views * 3 < pdus, "{views} views for {pdus} PDUs: shared, not one per PDU");
+    }
+
+    #[test]
+    fn a_chunked_list_finds_every_entry_across_chunks_and_never_outgrows_a_chunk() {
+        let mut list = Chunked::default();
+        for i in 0..(2 * CHUNK + 5) {
+            assert_eq!(list.push(i * 3), i);
+        }
+        assert_eq!(list.len(), 2 * CHUNK + 5);
+        assert!((0..list.len()).all(|i| list.get(i) == Some(&(i * 3))));
+        assert_eq!(list.get(list.len()), None);
+        assert!(list.chunks.iter().all(|c| c.capacity() <= CHUNK));
     }
 
     #[test]
