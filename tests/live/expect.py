@@ -32,10 +32,18 @@ SEVERITY = {
 ABORT_WINDOW_S = 5.0  # "a server FIN/RST after a fault under the changed identity (within a few seconds)"
 
 
-def tshark_rows(pcap):
+def plain_tshark():
+    """tshark with dcomauth off when it is installed: the expectations come from the client logs
+    alone. (tshark 4.4 and later refuse to disable a protocol they do not know.)"""
+    protocols = subprocess.run(["tshark", "-G", "protocols"], capture_output=True, text=True).stdout
+    known = any(line.split("\t")[2:3] == ["dcomauth"] for line in protocols.splitlines())
+    return ["tshark"] + (["--disable-protocol", "dcomauth"] if known else [])
+
+
+def tshark_rows(pcap, tshark):
     """(frame, time, srcport, dstport, [(ptype, call_id)...], fin, rst) for every TCP frame."""
     out = subprocess.run(
-        ["tshark", "--disable-protocol", "dcomauth", "-n", "-r", pcap, "-Y", "tcp",
+        tshark + ["-n", "-r", pcap, "-Y", "tcp",
          "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
          "-e", "frame.number", "-e", "frame.time_relative", "-e", "tcp.srcport", "-e", "tcp.dstport",
          "-e", "dcerpc.pkt_type", "-e", "dcerpc.cn_call_id", "-e", "tcp.flags.fin", "-e", "tcp.flags.reset"],
@@ -234,13 +242,14 @@ def rpcclient_expectations(log, rows):
 def main():
     logs, captures, expected = sys.argv[1:4]
     os.makedirs(expected, exist_ok=True)
+    tshark = plain_tshark()
     for name in sorted(os.listdir(logs)):
         if not name.endswith(".json"):
             continue
         scenario = name[:-5]
         with open(os.path.join(logs, name)) as f:
             log = json.load(f)
-        rows = tshark_rows(os.path.join(captures, scenario + ".pcapng"))
+        rows = tshark_rows(os.path.join(captures, scenario + ".pcapng"), tshark)
         if "rpcclient" in log:
             entries, identities = rpcclient_expectations(log, rows)
         else:
