@@ -6,7 +6,7 @@ mod harness;
 
 use std::path::Path;
 
-use harness::tshark_with_plugin;
+use harness::{plain_tshark, tshark_with_plugin};
 
 /// Our findings in the `-z expert` table, sorted (not the entry Wireshark adds for the re-thrown
 /// exception under our protocol's name: group "Malformed" up to 4.2, "Dissector bug" from 4.4).
@@ -35,6 +35,7 @@ fn a_tree_item_limit_hit_inside_our_subtree_keeps_every_finding_and_every_frame(
     let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/captures/seed-winpe.pcapng"))
         .expect("bundled capture");
     let tshark = tshark_with_plugin();
+    let plain = plain_tshark();
     let capture = tshark.capture("exceptions-seed-winpe.pcapng", &bytes);
     let path = capture.to_string_lossy();
 
@@ -50,8 +51,14 @@ fn a_tree_item_limit_hit_inside_our_subtree_keeps_every_finding_and_every_frame(
     let mut struck_ours = Vec::new();
     for limit in (100..=400).step_by(10) {
         let pref = format!("gui.max_tree_items:{limit}");
-        let out = tshark.output(&["-r", &path, "-V", "-o", &pref, "-z", "expert"]);
+        let args = ["-r", &path, "-V", "-o", &pref, "-z", "expert"];
+        let out = tshark.output(&args);
         let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() && !plain.output(&args).status.success() {
+            // tshark 4.6 aborts on a limit this low by itself ("Unhandled exception ... frame.encoding",
+            // thrown by the frame dissector outside any TRY): not ours to judge.
+            continue;
+        }
         // A longjmp gone wrong shows as a signal (no exit code) or a failure status.
         assert!(
             out.status.success(),

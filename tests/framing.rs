@@ -12,11 +12,33 @@ use harness::{plain_tshark, reference_captures, tshark_with_plugin, Tshark};
 /// (frame, stream) → sorted (ptype, call_id) of the PDUs one run shows.
 type Pdus = BTreeMap<(u32, u32), Vec<(String, String)>>;
 
-/// Frames Wireshark's TCP analysis marks as out-of-order segments.
-fn out_of_order(plain: &Tshark, capture: &Path) -> BTreeSet<u32> {
+/// Late segments: bytes first captured below what the direction already reached. Wireshark up
+/// to 4.4 marks them out-of-order; 4.6 calls the same segment a "(suspected) retransmission", so
+/// a flagged segment counts as late only when none of its bytes were captured before.
+fn late_segments(plain: &Tshark, capture: &Path) -> BTreeSet<u32> {
     let path = capture.to_string_lossy();
-    let args = ["-r", &path, "-n", "-Y", "tcp.analysis.out_of_order", "-T", "fields", "-e", "frame.number"];
-    plain.run_truncated_ok(&args).lines().filter_map(|l| l.trim().parse().ok()).collect()
+    let mut args = vec!["-r", &path, "-n", "-o", "tcp.relative_sequence_numbers:FALSE", "-Y", "tcp.len > 0"];
+    args.extend(["-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.srcport", "-e", "tcp.seq"]);
+    args.extend(["-e", "tcp.len", "-e", "tcp.analysis.out_of_order", "-e", "tcp.analysis.retransmission"]);
+    let mut seen: BTreeMap<(u32, u32), Vec<(u64, u64)>> = BTreeMap::new();
+    let mut late = BTreeSet::new();
+    for line in plain.run_truncated_ok(&args).lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let num = |i: usize| cols.get(i).and_then(|c| c.trim().parse::<u64>().ok());
+        let (Some(frame), Some(stream), Some(port), Some(seq), Some(len)) = (num(0), num(1), num(2), num(3), num(4))
+        else {
+            continue;
+        };
+        let flagged = cols.get(5..7).is_some_and(|c| c.iter().any(|f| !f.is_empty()));
+        let ranges = seen.entry((stream as u32, port as u32)).or_default();
+        // Sequence numbers wrap at 2^32; the captures we check stay far from it.
+        let (start, end) = (seq, seq + len);
+        if flagged && !ranges.iter().any(|&(s, e)| s < end && start < e) {
+            late.insert(frame as u32);
+        }
+        ranges.push((start, end));
+    }
+    late
 }
 
 fn pdus(tshark: &Tshark, capture: &Path) -> Pdus {
@@ -48,12 +70,12 @@ fn pdus(tshark: &Tshark, capture: &Path) -> Pdus {
 
 /// Differences between the plugin's PDUs and Wireshark's, in the streams the plugin tracks
 /// (from the first frame it shows in each: PDUs before a stream authenticates carry no view).
-/// One deliberate difference: a late segment filling a hole (Wireshark's "out-of-order") holds
-/// whole PDUs the server answered; Wireshark does not dissect it in one pass, we read it.
+/// One deliberate difference: a late segment filling a hole holds whole PDUs the server answered;
+/// Wireshark does not dissect it in one pass, we read it.
 fn differences(with_plugin: &Tshark, plain: &Tshark, capture: &Path) -> Vec<String> {
     let ours = pdus(with_plugin, capture);
     let theirs = pdus(plain, capture);
-    let late = out_of_order(plain, capture);
+    let late = late_segments(plain, capture);
     let mut first: BTreeMap<u32, u32> = BTreeMap::new();
     for (frame, stream) in ours.keys() {
         first.entry(*stream).or_insert(*frame);
