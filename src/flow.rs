@@ -15,7 +15,9 @@
 //!
 //! One deliberate difference: a late (out-of-order) segment that fills a hole is read, because its
 //! PDUs reached the server and were answered; Wireshark leaves it undissected in one pass.
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::stream_map::SequenceMap;
 
 use crate::proto::dcerpc;
 
@@ -128,7 +130,7 @@ type Key = (u32, bool);
 
 #[derive(Debug)]
 pub struct Flows {
-    dirs: HashMap<Key, Direction>,
+    dirs: SequenceMap<Key, Direction>,
     /// Keys in the order they were created, with their generation: the oldest goes first.
     created: VecDeque<(Key, u64)>,
     /// Keys of closed streams in the order of their close.
@@ -145,7 +147,7 @@ impl Default for Flows {
 
 impl Flows {
     fn with_limit(limit: usize) -> Self {
-        Flows { dirs: HashMap::new(), created: VecDeque::new(), closed: VecDeque::new(), generations: 0, limit }
+        Flows { dirs: SequenceMap::default(), created: VecDeque::new(), closed: VecDeque::new(), generations: 0, limit }
     }
 
     /// Both directions of `stream` saw a FIN or RST: they are forgotten first when the table is full,

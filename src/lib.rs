@@ -11,6 +11,7 @@ pub mod flow;
 pub mod names;
 pub mod proto;
 pub mod session;
+mod stream_map;
 #[cfg(test)]
 mod testutil;
 pub mod track;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use crate::flow::{Flows, Plan, Source};
 use crate::proto::dcerpc::PacketType;
 use crate::proto::tcp::{self, Segment};
+use crate::stream_map::SequenceMap;
 use crate::track::{
     ChangeKind, CloseKind, Config, Endpoint, Finding, FrameCtx, FrameVerdict, Identity, InterfaceView, PairHistory,
     PduView, SecurityView, Tracker,
@@ -211,18 +212,26 @@ const RECENT: usize = 4;
 #[derive(Default)]
 struct Verdicts {
     frames: Chunked<FrameEntry>,
+    /// The highest frame stored, frames past it being new.
+    last_frame: Option<u32>,
     /// Frames stored after a later one (only a GUI refresh could do that).
-    late: HashMap<u32, FrameEntry>,
+    late: SequenceMap<u32, FrameEntry>,
     pdus: Chunked<PackedPdu>,
     shared: Chunked<Shared>,
     identities: Vec<Identity>,
     identity_ids: HashMap<Identity, IdentityId>,
-    recent: HashMap<u32, [u32; RECENT]>,
-    findings: HashMap<u32, Box<[Finding]>>,
+    /// The identities interned last, newest first.
+    last_identities: [Option<IdentityId>; 2],
+    recent: SequenceMap<u32, [u32; RECENT]>,
+    findings: SequenceMap<u32, Box<[Finding]>>,
 }
 
 impl Verdicts {
     fn entry(&self, frame: u32) -> Option<&FrameEntry> {
+        // The first pass asks about each new frame once: past the last one stored, it is not there.
+        if self.last_frame.is_none_or(|last| frame > last) {
+            return None;
+        }
         let (mut lo, mut hi) = (0, self.frames.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -240,10 +249,8 @@ impl Verdicts {
         self.entry(frame).is_some()
     }
 
+    /// Keeps the verdict of `frame`, which the caller found not stored yet.
     fn store(&mut self, frame: u32, v: &FrameVerdict) {
-        if self.has(frame) {
-            return;
-        }
         let first = self.pdus.len() as u32;
         let mut count = 0u16;
         for p in v.pdus.iter().take(usize::from(u16::MAX)) {
@@ -255,9 +262,9 @@ impl Verdicts {
             self.findings.insert(frame, v.findings.clone().into_boxed_slice());
         }
         let entry = FrameEntry { frame, first, stream: v.stream, count, has_findings: !v.findings.is_empty() };
-        let last = self.frames.len().checked_sub(1).and_then(|i| self.frames.get(i)).map(|e| e.frame);
-        if last.is_none_or(|l| l < frame) {
+        if self.last_frame.is_none_or(|last| last < frame) {
             self.frames.push(entry);
+            self.last_frame = Some(frame);
         } else {
             self.late.insert(frame, entry);
         }
@@ -265,12 +272,23 @@ impl Verdicts {
 
     fn identity_id(&mut self, identity: &Option<Identity>) -> IdentityId {
         let Some(identity) = identity else { return NONE };
-        if let Some(&id) = self.identity_ids.get(identity) {
-            return id;
+        // Views of one context carry the same shared names (its identity and its baseline): a
+        // pointer compare against the last two spares the hash.
+        for id in self.last_identities.into_iter().flatten() {
+            if self.identities.get(id as usize).is_some_and(|i| i.same_names(identity)) {
+                return id;
+            }
         }
-        let id = self.identities.len() as IdentityId;
-        self.identities.push(identity.clone());
-        self.identity_ids.insert(identity.clone(), id);
+        let id = match self.identity_ids.get(identity) {
+            Some(&id) => id,
+            None => {
+                let id = self.identities.len() as IdentityId;
+                self.identities.push(identity.clone());
+                self.identity_ids.insert(identity.clone(), id);
+                id
+            }
+        };
+        self.last_identities = [Some(id), self.last_identities[0]];
         id
     }
 

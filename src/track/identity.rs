@@ -34,6 +34,11 @@ pub enum Match {
 }
 
 impl Identity {
+    /// The very same shared names (not only equal text): a check that costs two compares.
+    pub fn same_names(&self, other: &Identity) -> bool {
+        Arc::ptr_eq(&self.domain, &other.domain) && Arc::ptr_eq(&self.user, &other.user)
+    }
+
     pub fn is_anonymous(&self) -> bool {
         self.user.is_empty()
     }

@@ -71,6 +71,9 @@ impl Pairs {
 
     /// Folds what association `seq` (on `stream`) just did into its pair.
     pub(crate) fn record(&mut self, key: &PairKey, seq: u64, stream: u32, changed: bool, events: PairEvents) {
+        if events.change_frame.is_none() && events.abort_frame.is_none() && events.baseline.is_none() {
+            return; // most PDUs: nothing for the pair, so no lookup
+        }
         let Some(pair) = self.pairs.get_mut(key) else { return };
         if let Some(frame) = events.change_frame {
             if events.first_change {

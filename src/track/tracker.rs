@@ -1,18 +1,19 @@
 //! The tracker: associations by TCP stream, and the history of each client/server host pair.
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::association::{Association, PairEvents, Step, MAX_IDENTITIES, MAX_LISTED, MAX_PRESENTATION, MAX_SECURITY};
 use super::pairs::{PairKey, Pairs, MAX_PAIRS};
 use super::summary::AssociationSummary;
 use super::{CloseKind, Config, Finding, FrameCtx, FrameVerdict, Table};
 use crate::proto::dcerpc;
+use crate::stream_map::SequenceMap;
 
 /// Turns DCE/RPC PDUs and TCP closes, fed in capture order, into per-frame verdicts.
 #[derive(Default)]
 pub struct Tracker {
     cfg: Config,
     associations: BTreeMap<u64, Association>,
-    by_stream: HashMap<u32, u64>,
+    by_stream: SequenceMap<u32, u64>,
     closed: BTreeSet<u64>,
     pairs: Pairs,
     next_seq: u64,
@@ -66,7 +67,7 @@ impl Tracker {
             ctx,
             cfg: &self.cfg,
             findings: &mut out.findings,
-            pair_baseline: self.pairs.baseline(&key),
+            pairs: Some((&self.pairs, key)),
             events: PairEvents::default(),
         };
         let view = assoc.pdu(&mut step, &pdu);
@@ -111,13 +112,8 @@ impl Tracker {
         let Some(&seq) = self.by_stream.get(&ctx.stream) else { return };
         let Some(assoc) = self.associations.get_mut(&seq) else { return };
         let key = pair_key(assoc);
-        let mut step = Step {
-            ctx,
-            cfg: &self.cfg,
-            findings: &mut out.findings,
-            pair_baseline: None,
-            events: PairEvents::default(),
-        };
+        let mut step =
+            Step { ctx, cfg: &self.cfg, findings: &mut out.findings, pairs: None, events: PairEvents::default() };
         let faults_before = assoc.summary.faults.len();
         let finding = assoc.close(&mut step, kind);
         let events = step.events;

@@ -3,6 +3,7 @@
 //! changes), `calls` (requests, responses, faults) and `closes` (who tore it down and why).
 use std::collections::{HashMap, VecDeque};
 
+use super::pairs::{PairKey, Pairs};
 use super::summary::AssociationSummary;
 use super::{ChangeKind, Config, Endpoint, Finding, FrameCtx, Identity, InterfaceView, PairHistory, PduView, Table};
 use crate::proto::dcerpc::{Body, PacketType, Pdu};
@@ -48,8 +49,16 @@ pub(crate) struct Step<'a> {
     pub(crate) ctx: &'a FrameCtx,
     pub(crate) cfg: &'a Config,
     pub(crate) findings: &'a mut Vec<Finding>,
-    pub(crate) pair_baseline: Option<&'a PairBaseline>,
+    /// The host pairs and this association's key: looked up only when a new identity needs it.
+    pub(crate) pairs: Option<(&'a Pairs, PairKey)>,
     pub(crate) events: PairEvents,
+}
+
+impl<'a> Step<'a> {
+    /// The first identity another association of the same hosts established most recently.
+    pub(crate) fn pair_baseline(&self) -> Option<&'a PairBaseline> {
+        self.pairs.and_then(|(pairs, key)| pairs.baseline(&key))
+    }
 }
 
 /// Who a PDU is attributed to: what its tree shows.

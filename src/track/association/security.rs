@@ -271,7 +271,7 @@ impl Association {
         } else if let Some((hidden_ctx, hidden_frame, auth_type)) = hidden {
             (ChangeKind::Possible, possible(Doubt::AfterHidden { auth_type, hidden_ctx, hidden_frame }))
         } else if let Some(pair) =
-            step.pair_baseline.filter(|p| p.identity.compare(identity, step.cfg.comparison) != Match::Same)
+            step.pair_baseline().filter(|p| p.identity.compare(identity, step.cfg.comparison) != Match::Same)
         {
             let finding = Finding::PairIdentityChange {
                 identity: identity.clone(),
