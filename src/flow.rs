@@ -223,8 +223,9 @@ impl Flows {
                     return Plan::Retransmission;
                 }
                 // Late data for a hole: whole PDUs only, and the head of the stream keeps its state.
-                let (pdus, _) = whole_pdus(payload, 0);
-                return Plan::Pdus(pdus.into_iter().map(|(o, l)| (Source::Payload, o, l)).collect());
+                let mut out = Vec::new();
+                whole_pdus(payload, 0, Source::Payload, &mut out);
+                return Plan::Pdus(out);
             }
             if before(high, seq) {
                 dir.add_hole(high, seq);
@@ -237,12 +238,11 @@ impl Flows {
         let mut out = Vec::new();
         let mut reassembled_end = None;
         if let Some(r) = reassembled {
-            let (pdus, _) = whole_pdus(r, 0);
-            let used = pdus.last().map_or(0, |(o, l)| o + l);
+            whole_pdus(r, 0, Source::Reassembled, &mut out);
+            let used = out.last().map_or(0, |(_, o, l)| o + l);
             if let Some(ps) = dir.pending_start.filter(|_| used > 0) {
                 reassembled_end = Some(ps.wrapping_add(used as u32));
             }
-            out.extend(pdus.into_iter().map(|(o, l)| (Source::Reassembled, o, l)));
         }
         // A header cut short by the previous segment: complete it to learn where the next PDU starts.
         if dir.partial_len > 0 {
@@ -278,7 +278,8 @@ impl Flows {
         let Some(off) = start else {
             return Plan::Pdus(out);
         };
-        let (pdus, tail) = whole_pdus(payload, off);
+        let from_reassembled = out.len();
+        let tail = whole_pdus(payload, off, Source::Payload, &mut out);
         let at = |o: usize| seq.wrapping_add(o as u32);
         (dir.next_pdu, dir.pending_start) = match tail {
             Tail::Next(n) => (Some(at(n)), None),
@@ -292,37 +293,45 @@ impl Flows {
             Tail::Lost => (None, None),
         };
         // A PDU Wireshark also handed over reassembled is fed once.
-        let already: Vec<&[u8]> =
-            out.iter().filter_map(|&(_, o, l)| reassembled.and_then(|r| r.get(o..o + l))).collect();
-        for (o, l) in pdus {
-            if !payload.get(o..o + l).is_some_and(|p| already.contains(&p)) {
-                out.push((Source::Payload, o, l));
+        if from_reassembled > 0 {
+            let mut kept = from_reassembled;
+            for i in from_reassembled..out.len() {
+                let (_, o, l) = out[i];
+                let own = payload.get(o..o + l);
+                let fed = out[..from_reassembled]
+                    .iter()
+                    .any(|&(_, ro, rl)| own.is_some() && reassembled.and_then(|r| r.get(ro..ro + rl)) == own);
+                if !fed {
+                    out[kept] = out[i];
+                    kept += 1;
+                }
             }
+            out.truncate(kept);
         }
         Plan::Pdus(out)
     }
 }
 
-/// Whole PDUs from `off` on, and how the payload ends after them.
-fn whole_pdus(payload: &[u8], mut off: usize) -> (Vec<(usize, usize)>, Tail) {
-    let mut pdus = Vec::new();
+/// Appends the whole PDUs of `payload` from `off` on to `out` (from `source`); returns how the
+/// payload ends after them.
+fn whole_pdus(payload: &[u8], mut off: usize, source: Source, out: &mut Vec<(Source, usize, usize)>) -> Tail {
     while let Some(rest) = payload.get(off..).filter(|r| !r.is_empty()) {
         if rest.len() < dcerpc::HEADER_LEN {
             // rpc_vers 5 and minor 0/1 as far as the bytes go: a header continued in the next segment.
             let looks_like_header = rest.first() == Some(&5) && rest.get(1).is_none_or(|m| *m <= 1);
-            return (pdus, if looks_like_header { Tail::PartialHeader(off) } else { Tail::Lost });
+            return if looks_like_header { Tail::PartialHeader(off) } else { Tail::Lost };
         }
         let Ok(header) = dcerpc::parse_header(rest) else {
-            return (pdus, Tail::Lost);
+            return Tail::Lost;
         };
         let frag = usize::from(header.frag_length);
         if frag > rest.len() {
-            return (pdus, Tail::Partial { start: off, next: off + frag });
+            return Tail::Partial { start: off, next: off + frag };
         }
-        pdus.push((off, frag));
+        out.push((source, off, frag));
         off += frag;
     }
-    (pdus, Tail::Next(off))
+    Tail::Next(off)
 }
 
 #[cfg(test)]
