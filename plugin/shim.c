@@ -153,7 +153,7 @@ const uint8_t *dcomauth_tvb_bytes(tvbuff_t *tvb, uint32_t *len)
     guint n = tvb_captured_length(tvb);
     if (n == 0)
         return NULL;
-    const uint8_t *bytes = NULL;
+    const uint8_t *volatile bytes = NULL;
     GUARDED(bytes = tvb_get_ptr(tvb, 0, (gint)n));
     if (bytes != NULL)
         *len = n;
@@ -180,7 +180,7 @@ int dcomauth_tree_wants_details(proto_tree *tree, int proto)
 
 proto_item *dcomauth_add_protocol(proto_tree *tree, int proto, tvbuff_t *tvb, int ett, proto_tree **subtree)
 {
-    proto_item *item = NULL;
+    proto_item *volatile item = NULL; /* set inside TRY: volatile, so a longjmp cannot leave it stale */
     *subtree = NULL;
     GUARDED(item = proto_tree_add_item(tree, proto, tvb, 0, 0, ENC_NA));
     if (item != NULL)
@@ -190,28 +190,28 @@ proto_item *dcomauth_add_protocol(proto_tree *tree, int proto, tvbuff_t *tvb, in
 
 proto_item *dcomauth_add_text(proto_tree *tree, int hf, tvbuff_t *tvb, const char *value)
 {
-    proto_item *item = NULL;
+    proto_item *volatile item = NULL;
     GUARDED(item = proto_tree_add_string(tree, hf, tvb, 0, 0, value));
     return item;
 }
 
 proto_item *dcomauth_add_uint(proto_tree *tree, int hf, tvbuff_t *tvb, uint32_t value)
 {
-    proto_item *item = NULL;
+    proto_item *volatile item = NULL;
     GUARDED(item = proto_tree_add_uint(tree, hf, tvb, 0, 0, value));
     return item;
 }
 
 proto_item *dcomauth_add_bool(proto_tree *tree, int hf, tvbuff_t *tvb, int value)
 {
-    proto_item *item = NULL;
+    proto_item *volatile item = NULL;
     GUARDED(item = proto_tree_add_boolean(tree, hf, tvb, 0, 0, value ? 1 : 0));
     return item;
 }
 
 proto_item *dcomauth_add_double(proto_tree *tree, int hf, tvbuff_t *tvb, double value)
 {
-    proto_item *item = NULL;
+    proto_item *volatile item = NULL;
     GUARDED(item = proto_tree_add_double(tree, hf, tvb, 0, 0, value));
     return item;
 }
@@ -219,7 +219,7 @@ proto_item *dcomauth_add_double(proto_tree *tree, int hf, tvbuff_t *tvb, double 
 proto_item *dcomauth_add_subtree_label(proto_tree *tree, int hf_text, tvbuff_t *tvb, const char *label,
                                        int ett, proto_tree **subtree)
 {
-    proto_item *item = NULL;
+    proto_item *volatile item = NULL;
     *subtree = NULL;
     GUARDED(item = proto_tree_add_string_format(tree, hf_text, tvb, 0, 0, label, "%s", label));
     if (item != NULL)
