@@ -168,28 +168,43 @@ unsafe extern "C" fn table_packet(
         if table.is_null() {
             return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW;
         }
-        let row = dissect::with_session(|s| s.tracker().association(stream).map(|a| a.table_row()));
-        let Some(row) = row else { return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW };
-        let index = row_of(table, stream);
+        // The row is rebuilt only when what it shows changed: most tapped frames change nothing.
+        let row = dissect::with_session(|s| {
+            let a = s.tracker().association(stream)?;
+            let key = a.row_key();
+            let (index, changed) = row_of(table, stream, key);
+            changed.then(|| (index, a.table_row()))
+        });
+        let Some((index, row)) = row else { return ws::tap_packet_status_TAP_PACKET_DONT_REDRAW };
         // SAFETY: `table` belongs to this UI; set_row frees what the row held before.
         unsafe { set_row(table, index, &row) };
         ws::tap_packet_status_TAP_PACKET_REDRAW
     })
 }
 
-/// Per table, the row of each stream: rows in the order associations first reach the table (a
-/// display filter may skip some). A map, so a tapped frame finds its row without a scan.
-static ROWS: Lazy<Mutex<HashMap<usize, HashMap<u32, u32>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+/// Per table, the row of each stream and the `row_key` it was last built from: rows in the order
+/// associations first reach the table (a display filter may skip some). A map, so a tapped frame
+/// finds its row without a scan.
+type Rows = HashMap<usize, HashMap<u32, (u32, u64)>>;
+static ROWS: Lazy<Mutex<Rows>> = Lazy::new(|| Mutex::new(HashMap::new()));
 
-fn rows() -> MutexGuard<'static, HashMap<usize, HashMap<u32, u32>>> {
+fn rows() -> MutexGuard<'static, Rows> {
     ROWS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn row_of(table: *mut ws::stat_tap_table, stream: u32) -> u32 {
+/// The row of `stream` in `table`, and whether it must be (re)built for `key`.
+fn row_of(table: *mut ws::stat_tap_table, stream: u32, key: u64) -> (u32, bool) {
     let mut rows = rows();
     let streams = rows.entry(table as usize).or_default();
     let next = streams.len() as u32;
-    *streams.entry(stream).or_insert(next)
+    match streams.entry(stream) {
+        std::collections::hash_map::Entry::Occupied(mut e) => {
+            let (index, old) = *e.get();
+            e.insert((index, key));
+            (index, old != key)
+        }
+        std::collections::hash_map::Entry::Vacant(e) => (e.insert((next, key)).0, true),
+    }
 }
 
 fn uint_item(v: u32) -> ws::stat_tap_table_item_type {

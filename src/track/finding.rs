@@ -5,7 +5,7 @@ use super::{AuthType, CloseKind, Identity, InterfaceView};
 use crate::uuid::Uuid;
 
 /// How sure the wire makes us that an identity departs from the one before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ChangeKind {
     /// The wire cannot tell whether the identity changed (`dcomauth.possible_identity_change`).
     Possible,

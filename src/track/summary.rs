@@ -477,6 +477,20 @@ pub struct TableRow {
 }
 
 impl AssociationSummary {
+    /// Changes whenever `table_row` would: a tapped frame whose association's key is unchanged
+    /// needs no new row (no text built).
+    pub fn row_key(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for i in &self.interfaces {
+            (i.state == BindState::Accepted, i.uuid).hash(&mut h);
+        }
+        (self.identities.len(), self.identities.last().map(|i| (i.frame, i.change))).hash(&mut h);
+        (self.changes.len(), self.changes_dropped, self.fault_count()).hash(&mut h);
+        self.ended().map(|c| c.frame).hash(&mut h);
+        h.finish()
+    }
+
     pub fn table_row(&self) -> TableRow {
         let mut interfaces: Vec<String> = Vec::new();
         for i in &self.interfaces {
