@@ -111,7 +111,8 @@ def command(variant, job, plugins, home, cap):
     """argv and environment of one tshark run."""
     args = ["tshark", "-n", "-r", str(cap), *JOBS[job]]
     if variant == "transum":
-        args += ["-2", "-o", "transum.tsumenabled:TRUE", "-o", f"transum.rte_tcp_port_ranges:{DCERPC_PORT}"]
+        # TRANSUM ships disabled; its port list decides which TCP conversations it times.
+        args += ["-2", "--enable-protocol", "transum", "-o", f"transum.tcp_port_ranges:{DCERPC_PORT}"]
     elif variant == "plain-2":
         args += ["-2"]
     if variant == "lua":
