@@ -83,7 +83,11 @@ def prepare(out: Path, build: bool):
     sub = ws_plugin_subdir()
     cflags = sh(["pkg-config", "--cflags", "wireshark"]).split()
     libs = sh(["pkg-config", "--libs", "wireshark"]).split()
-    so = {"ours": ROOT / "target" / "release" / "libdcomauth.so"}
+    # TRANSUM is one of Wireshark's own plugins: its folder holds a copy of the installed one.
+    so = {
+        "ours": ROOT / "target" / "release" / "libdcomauth.so",
+        "transum": Path(sh(["pkg-config", "--variable=plugindir", "wireshark"]).strip()) / "epan" / "transum.so",
+    }
     for name, src in (("nop", "nop.c"), ("fields3", "fields3.c")):
         dst = out / f"bench_{name}.so"
         subprocess.run(
@@ -117,7 +121,7 @@ def command(variant, job, plugins, home, cap):
         args += ["-2"]
     if variant == "lua":
         args += ["-X", f"lua_script:{plugins / 'lua' / 'dcomauth_bench.lua'}"]
-    folder = "plain" if variant in ("plain-2", "transum", "lua") else variant
+    folder = "plain" if variant in ("plain-2", "lua") else variant
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
