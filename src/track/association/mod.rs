@@ -284,3 +284,18 @@ impl Association {
         }
     }
 }
+
+#[cfg(test)]
+mod sizes {
+    use std::mem::size_of;
+
+    /// What every association keeps inline for the whole capture, open or closed (issue 10 asks
+    /// for 512 bytes per closed association; the summary alone is 456): must not grow unnoticed.
+    #[test]
+    fn association_sizes_are_pinned() {
+        assert_eq!(size_of::<super::Association>(), 776);
+        assert_eq!(size_of::<crate::track::AssociationSummary>(), 456);
+        assert_eq!(size_of::<super::SecurityContext>(), 96);
+        assert_eq!(size_of::<super::calls::Call>(), 144);
+    }
+}
