@@ -133,7 +133,13 @@ mount_all() { # mount_all DIR
   # root builds cannot mix two versions; git metadata and build output stay behind.
   rm -rf "$dir/src"
   mkdir -p "$dir/src"
-  tar -C "$here" --exclude=./target --exclude=./.git -cf - . | tar -C "$dir/src" -xf -
+  # Git's view when there is one (ignored build output, fuzz corpora and bench results stay behind).
+  if git -C "$here" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git -C "$here" ls-files -z -co --exclude-standard | tar -C "$here" --null -T - -cf - | tar -C "$dir/src" -xf -
+  else
+    tar -C "$here" --exclude=./target --exclude=./.git --exclude=./fuzz/corpus --exclude=./fuzz/target -cf - . |
+      tar -C "$dir/src" -xf -
+  fi
   mkdir -p "$dir/var/cache/dcomauth"
 }
 

@@ -19,16 +19,28 @@ out=/var/cache/dcomauth/windows
 rm -rf "$out"
 mkdir -p "$out/lib" "$out/include"
 cp wireshark-sys/windows/glibconfig.h "$out/include/"
+# glib.h includes glib/gwin32.h on Windows, which GLib installs only there (forky's 2.8x has none).
+# Nothing the plugin uses is declared in it: an empty one lets bindgen read glib.h.
+if [ ! -e /usr/include/glib-2.0/glib/gwin32.h ]; then
+  mkdir -p "$out/include/glib"
+  printf '/* Stand-in: see tests/platforms/windows-build.sh. */\n' >"$out/include/glib/gwin32.h"
+fi
 
 for def in wireshark-sys/windows/*.def; do
   name="$(basename "$def" .def)"
   dll="$(awk '$1 == "LIBRARY" { print $2 }' "$def")"
   if [ "$name" = glib-2.0 ] && [ -n "${DCOMAUTH_GLIB_DLL:-}" ]; then dll="$DCOMAUTH_GLIB_DLL"; fi
-  sed "s/^LIBRARY .*/LIBRARY $dll/" "$def" >"$out/$name.def"
-  x86_64-w64-mingw32-dlltool -d "$out/$name.def" -D "$dll" -l "$out/lib/lib$name.dll.a"
+  # Quoted: dlltool's parser stumbles on a name such as glib-2.0-0.dll otherwise.
+  sed "s/^LIBRARY .*/LIBRARY \"$dll\"/" "$def" >"$out/$name.def"
+  # -lwireshark finds libwireshark.dll.a, -lglib-2.0 libglib-2.0.dll.a.
+  x86_64-w64-mingw32-dlltool -d "$out/$name.def" -D "$dll" -l "$out/lib/lib${name#lib}.dll.a"
 done
 
 # wireshark-sys reads these instead of pkg-config (which describes the Linux build).
+# libclang aimed at MinGW does not search its own resource headers (mm_malloc.h, which MinGW's
+# malloc.h includes): name them, for bindgen only (MinGW's gcc compiles the shim with its own).
+clang_include="$(ls -d /usr/lib/llvm-*/lib/clang/*/include | sort -V | tail -n 1)"
+export BINDGEN_EXTRA_CLANG_ARGS="-isystem $clang_include"
 export WIRESHARK_INCLUDE_DIRS="/usr/include/wireshark:$out/include:/usr/include/glib-2.0"
 export WIRESHARK_LIB_DIRS="$out/lib"
 export CARGO_TARGET_DIR=/var/cache/dcomauth/target-windows
@@ -47,13 +59,14 @@ for sym in plugin_register plugin_version plugin_want_major plugin_want_minor pl
   if grep -qx "$sym" <<<"$exports"; then echo "export $sym"; else echo "MISSING export $sym"; status=1; fi
 done
 
-# Imports: "DLL Name: X" then one "<hint> <name>" line per symbol.
+# Imports: "DLL Name: X", a "vma: ..." heading, then one line per symbol ending in its name
+# ("<hint> <name>" in older binutils, "<vma> <ordinal> <hint> <name>" in newer), a blank line last.
 awk '/^\tDLL Name: / { dll = tolower($3); next }
-     dll && /^\t[0-9a-f]+ +[0-9]+ +[^ ]+$/ { print dll, $3 }
-     /^$/ { }' "$out/objdump.txt" | sort -u >"$out/imports.txt"
+     /^$/ { dll = "" }
+     dll && /^\t[0-9a-f]+ / { print dll, $NF }' "$out/objdump.txt" | sort -u >"$out/imports.txt"
 echo "imported DLLs:"
 cut -d' ' -f1 "$out/imports.txt" | sort | uniq -c
-glib_dll="$(awk '$1 == "LIBRARY" { print tolower($2) }' "$out/glib-2.0.def")"
+glib_dll="$(awk '$1 == "LIBRARY" { gsub(/"/, "", $2); print tolower($2) }' "$out/glib-2.0.def")"
 while read -r dll; do
   case "$dll" in
     libwireshark.dll | libwsutil.dll | "$glib_dll") ;;
@@ -64,7 +77,7 @@ done < <(cut -d' ' -f1 "$out/imports.txt" | sort -u)
 
 # The .def files list exactly what is imported: nothing missing, nothing unused.
 for name in libwireshark libwsutil glib-2.0; do
-  dll="$(awk '$1 == "LIBRARY" { print tolower($2) }' "$out/$name.def")"
+  dll="$(awk '$1 == "LIBRARY" { gsub(/"/, "", $2); print tolower($2) }' "$out/$name.def")"
   listed="$(awk 'f && NF && $1 !~ /^;/ { print $1 } $1 == "EXPORTS" { f = 1 }' "$out/$name.def" | sort)"
   used="$(awk -v d="$dll" '$1 == d { print $2 }' "$out/imports.txt" | sort)"
   if [ "$listed" != "$used" ]; then
