@@ -162,7 +162,7 @@ impl Flows {
         }
         while self.closed.len() > MAX_CLOSED {
             if let Some((key, generation)) = self.closed.pop_front() {
-                if self.dirs.get(&key).is_some_and(|d| d.generation == generation) {
+                if self.dirs.get(&key).is_some_and(|d| d.generation == generation && d.closed) {
                     self.dirs.remove(&key);
                 }
             }
@@ -171,9 +171,9 @@ impl Flows {
 
     /// Makes room for one new direction: a closed one goes if there is one, else the oldest.
     fn evict_one(&mut self) {
-        for queue in [&mut self.closed, &mut self.created] {
+        for (queue, closed_only) in [(&mut self.closed, true), (&mut self.created, false)] {
             while let Some((key, generation)) = queue.pop_front() {
-                if self.dirs.get(&key).is_some_and(|d| d.generation == generation) {
+                if self.dirs.get(&key).is_some_and(|d| d.generation == generation && (d.closed || !closed_only)) {
                     self.dirs.remove(&key);
                     return;
                 }
@@ -211,6 +211,8 @@ impl Flows {
         reassembled: Option<&[u8]>,
     ) -> Plan {
         let dir = self.direction((stream, forward));
+        // Data after a FIN or RST of the stream (a half-close): still in use, not among the closed.
+        dir.closed = false;
         let len = payload.len() as u32;
         if len == 0 {
             return Plan::Pdus(Vec::new());
@@ -492,6 +494,22 @@ mod tests {
         assert_eq!(flows.segment(9_999, true, 1, &pdu(24, 1), None), Plan::Retransmission);
         // An early stream was forgotten: the same bytes again read as new.
         assert_eq!(flows.segment(0, true, 1, &pdu(24, 1), None), payload(&[(0, 24)]));
+    }
+
+    #[test]
+    fn a_direction_still_sending_after_its_stream_closed_is_not_forgotten_with_the_closed_ones() {
+        let mut flows = Flows::default();
+        flows.segment(0, true, 1, &pdu(24, 1), None);
+        flows.close(0);
+        // The peer's half of stream 0 goes on talking while thousands of other streams close.
+        flows.segment(0, false, 1, &pdu(24, 2), None);
+        for stream in 1..10_000 {
+            flows.segment(stream, true, 1, &pdu(24, 1), None);
+            flows.close(stream);
+        }
+        assert!(flows.dirs.contains_key(&(0, false)), "the talking direction stays");
+        assert!(!flows.dirs.contains_key(&(0, true)), "the closed one went");
+        assert_eq!(flows.segment(0, false, 1, &pdu(24, 2), None), Plan::Retransmission);
     }
 
     #[test]

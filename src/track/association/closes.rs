@@ -101,12 +101,11 @@ impl Association {
         })
     }
 
-    /// Drops the state PDUs need once both sides closed or either reset (no PDU can follow); the
-    /// summary stays, in as little room as it takes.
+    /// Drops the state PDUs need once both sides closed (FIN or RST each: neither sends again; after
+    /// one side's reset the other's answers may still be in flight); the summary stays, in as
+    /// little room as it takes.
     pub(crate) fn trim_if_done(&mut self) {
-        let (client, server) = (self.summary.client_close, self.summary.server_close);
-        let reset = [client, server].iter().flatten().any(|c| c.kind == CloseKind::Rst);
-        if reset || (client.is_some() && server.is_some()) {
+        if self.summary.client_close.is_some() && self.summary.server_close.is_some() {
             self.calls = HashMap::new();
             self.call_order = VecDeque::new();
             self.pending = VecDeque::new();
