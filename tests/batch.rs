@@ -304,17 +304,25 @@ fn an_empty_share_succeeds_and_a_missing_path_outlives_the_final_merge() {
     let o = batch(&wrapper, &["-o", out.to_str().unwrap(), "--from", empty.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     // A share whose only path is missing fails, and says why even without a terminal.
+    let late = dir.path.join("late.pcapng");
     let list = dir.path.join("share.txt");
-    fs::write(&list, "/nonexistent/gone.pcap\n").unwrap();
+    fs::write(&list, format!("{}\n", late.display())).unwrap();
     let o = batch(&wrapper, &["-o", out.to_str().unwrap(), "--from", list.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("none of the captures given could be read"));
-    // Another machine's share is read meanwhile; the final merge still lists the missing path.
+    // Another machine's share is read meanwhile; the final merge still lists the missing path,
+    // even once the file has turned up: nobody has read it.
     let seed = root().join("tests/captures/seed-winpe.pcapng");
     ok(&batch(&wrapper, &["-o", out.to_str().unwrap(), seed.to_str().unwrap()]));
+    fs::copy(&seed, &late).unwrap();
+    chmod(&late, 0o644);
     ok(&batch(&wrapper, &["-o", out.to_str().unwrap()]));
-    assert_eq!(read(&out, "errors.txt"), "/nonexistent/gone.pcap\tno such file or folder\n");
+    assert_eq!(read(&out, "errors.txt"), format!("{}\tno such file or folder\n", late.display()));
     assert_eq!(read(&out, "associations.jsonl").lines().count(), 3, "the WinPE seed's three associations");
+    // Given again, it is read, and no longer missing.
+    ok(&batch(&wrapper, &["-o", out.to_str().unwrap(), "--from", list.to_str().unwrap()]));
+    assert_eq!(read(&out, "errors.txt"), "");
+    assert_eq!(read(&out, "associations.jsonl").lines().count(), 6, "both copies' associations");
 }
 
 /// GNU parallel from Debian, installed when missing (root only; otherwise the test says so).
