@@ -10,12 +10,12 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from expect import match, tshark_rows  # noqa: E402
+from expect import match, plain_tshark, tshark_rows  # noqa: E402
 
 pcap, logfile = sys.argv[1:3]
 with open(logfile) as f:
     log = json.load(f)
-rows = tshark_rows(pcap)
+rows = tshark_rows(pcap, plain_tshark())
 match(log, rows)
 mark = next(p for p in log["pdus"] if p.get("cut_after"))
 last = max(r[0] for r in rows)
