@@ -260,12 +260,14 @@ impl Association {
             .filter(|(other, s)| **other != id && !s.exchange_seen)
             .map(|(other, s)| (Some(*other), s.first_seen))
             .chain(self.unbound_call_frame.map(|f| (None, f)))
-            .min_by_key(|(_, f)| *f);
+            // Contexts first seen in one frame: the lowest id, whatever order the map keeps them in.
+            .min_by_key(|&(ctx, f)| (f, ctx));
         let hidden = self
             .security
             .iter()
             .filter(|(other, s)| **other != id && s.identity.is_none())
-            .find_map(|(other, s)| s.established_frame.map(|f| (*other, f, s.auth_type)));
+            .filter_map(|(other, s)| s.established_frame.map(|f| (*other, f, s.auth_type)))
+            .min_by_key(|&(ctx, f, _)| (f, ctx));
         let (kind, finding) = if let Some((earlier_ctx, earlier_frame)) = unseen {
             (ChangeKind::Possible, possible(Doubt::CaptureStartedLate { earlier_ctx, earlier_frame }))
         } else if let Some((hidden_ctx, hidden_frame, auth_type)) = hidden {

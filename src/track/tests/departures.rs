@@ -164,6 +164,32 @@ fn a_capture_that_starts_mid_association_says_a_change_is_possible() {
 }
 
 #[test]
+fn contexts_first_seen_in_one_frame_name_the_lowest_id_whatever_the_map_order() {
+    // Found by the session fuzzer: the earlier context was whichever a hash map listed first, so
+    // two passes over one capture could name different ones.
+    let mut cap = Cap::new(LE);
+    let o = cap.o;
+    let calls: Vec<Vec<u8>> =
+        (0..8u32).map(|i| request(o, WHOLE, (20 + i, 0, 4), None, &[0; 4], Some(&verifier(10, 90 - i)))).collect();
+    cap.c_all(&calls); // frame 1: calls on auth ctx 90..83, authenticated before the capture
+    let items = [item(1, IREMUNKNOWN2, ndr())];
+    cap.c(alter(o, 40, &items, Some(&ntlm(1, ntlm_negotiate()))));
+    cap.s(alter_resp(o, 40, &[accept()], Some(&ntlm(1, ntlm_challenge()))));
+    let a = cap.c(auth3(o, 40, &ntlm(1, ntlm_authenticate("REDMOND", "jiangyue"))));
+    assert!(
+        matches!(
+            a.findings.as_slice(),
+            [Finding::PossibleIdentityChange {
+                doubt: Doubt::CaptureStartedLate { earlier_ctx: Some(83), earlier_frame: 1 },
+                ..
+            }]
+        ),
+        "{:?}",
+        a.findings
+    );
+}
+
+#[test]
 fn spellings_the_rule_cannot_match_are_a_note_not_a_warning() {
     let mut cap = Cap::new(LE);
     cap.baseline(3, ISYSTEMACTIVATOR); // \administrator

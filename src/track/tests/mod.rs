@@ -68,6 +68,16 @@ impl Cap {
         out
     }
 
+    /// Several client PDUs in one frame.
+    fn c_all(&mut self, pdus: &[Vec<u8>]) -> FrameVerdict {
+        let ctx = self.next(true);
+        let mut out = FrameVerdict::default();
+        for bytes in pdus {
+            self.t.pdu(&ctx, bytes, &mut out);
+        }
+        out
+    }
+
     fn s(&mut self, bytes: Vec<u8>) -> FrameVerdict {
         let ctx = self.next(false);
         let mut out = FrameVerdict::default();
