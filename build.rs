@@ -22,6 +22,8 @@ fn main() {
     if major == 4 {
         println!("cargo:rustc-cfg=wireshark_4_{minor}");
     }
+    // cargo-fuzz builds with `--cfg fuzzing` (see src/maps.rs).
+    println!("cargo::rustc-check-cfg=cfg(fuzzing)");
     // Integration tests lay the plugin out as <dir>/<major>.<minor>/epan/.
     println!("cargo:rustc-env=DCOMAUTH_WIRESHARK_VERSION={major}.{minor}");
     println!("cargo:rerun-if-changed=plugin/shim.c");

@@ -17,7 +17,7 @@
 //! PDUs reached the server and were answered; Wireshark leaves it undissected in one pass.
 use std::collections::VecDeque;
 
-use crate::stream_map::SequenceMap;
+use crate::maps::SequenceMap;
 
 use crate::proto::dcerpc;
 

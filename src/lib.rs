@@ -8,10 +8,10 @@ use std::os::raw::{c_char, c_int};
 
 mod epan;
 pub mod flow;
+mod maps;
 pub mod names;
 pub mod proto;
 pub mod session;
-mod stream_map;
 #[cfg(test)]
 mod testutil;
 pub mod track;

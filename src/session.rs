@@ -1,11 +1,10 @@
 //! One capture's worth of state: the first pass turns frames into verdicts, every later pass
 //! replays them. Pure Rust; `epan` fills a `FrameInput` from Wireshark and renders the verdict.
-use std::collections::HashMap;
 
 use crate::flow::{Flows, Plan, Source};
+use crate::maps::{KeyedMap, SequenceMap};
 use crate::proto::dcerpc::PacketType;
 use crate::proto::tcp::{self, Segment};
-use crate::stream_map::SequenceMap;
 use crate::track::{
     ChangeKind, CloseKind, Config, Endpoint, Finding, FrameCtx, FrameVerdict, Identity, InterfaceView, PairHistory,
     PduView, SecurityView, Tracker,
@@ -219,9 +218,9 @@ struct Verdicts {
     pdus: Chunked<PackedPdu>,
     shared: Chunked<Shared>,
     identities: Vec<Identity>,
-    identity_ids: HashMap<Identity, IdentityId>,
-    /// The identities interned last, newest first.
-    last_identities: [Option<IdentityId>; 2],
+    identity_ids: KeyedMap<Identity, IdentityId>,
+    /// The identities looked up last (as the caller passed them), newest first.
+    last_identities: [Option<(Identity, IdentityId)>; 2],
     recent: SequenceMap<u32, [u32; RECENT]>,
     findings: SequenceMap<u32, Box<[Finding]>>,
 }
@@ -273,10 +272,10 @@ impl Verdicts {
     fn identity_id(&mut self, identity: &Option<Identity>) -> IdentityId {
         let Some(identity) = identity else { return NONE };
         // Views of one context carry the same shared names (its identity and its baseline): a
-        // pointer compare against the last two spares the hash.
-        for id in self.last_identities.into_iter().flatten() {
-            if self.identities.get(id as usize).is_some_and(|i| i.same_names(identity)) {
-                return id;
+        // pointer compare against the last two looked up spares the hash.
+        for (seen, id) in self.last_identities.iter().flatten() {
+            if seen.same_names(identity) {
+                return *id;
             }
         }
         let id = match self.identity_ids.get(identity) {
@@ -288,7 +287,7 @@ impl Verdicts {
                 id
             }
         };
-        self.last_identities = [Some(id), self.last_identities[0]];
+        self.last_identities = [Some((identity.clone(), id)), self.last_identities[0].take()];
         id
     }
 

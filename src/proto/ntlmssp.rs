@@ -85,6 +85,15 @@ fn header(i: &[u8]) -> Res<'_, u32> {
     le_u32(i)
 }
 
+/// MessageType of a CHALLENGE.
+pub const CHALLENGE: u32 = 2;
+
+/// The message type a token announces after its signature, the rest unread.
+pub fn message_type(input: &[u8]) -> Option<u32> {
+    let rest = input.strip_prefix(&SIGNATURE[..])?;
+    Some(u32::from_le_bytes(rest.get(..4)?.try_into().ok()?))
+}
+
 /// Parses a message starting with "NTLMSSP\0"; payload offsets are relative to that start.
 pub fn parse(input: &[u8]) -> Result<Message, Error> {
     match input.get(..SIGNATURE.len()) {
@@ -95,7 +104,7 @@ pub fn parse(input: &[u8]) -> Result<Message, Error> {
     let (body, message_type) = header(input).map_err(|_| Error::TooShort)?;
     match message_type {
         1 => negotiate(body),
-        2 => challenge(input, body),
+        CHALLENGE => challenge(input, body),
         3 => authenticate(input, body).map(Message::Authenticate),
         other => Err(Error::UnknownMessageType(other)),
     }
@@ -164,8 +173,8 @@ const MIC_START: usize = 72;
 
 fn authenticate(msg: &[u8], body: &[u8]) -> Result<Authenticate, Error> {
     let (_, f) = auth_fields(msg.len(), body).map_err(|_| Error::TooShort)?;
-    let mut all = vec![f.lm, f.nt, f.domain, f.user, f.workstation];
-    all.extend(f.session_key);
+    let key = f.session_key.unwrap_or(Field { len: 0, offset: 0 });
+    let all = [f.lm, f.nt, f.domain, f.user, f.workstation, key];
     // Every field is checked even if unused: an AUTHENTICATE pointing outside itself is broken.
     f.lm.bytes(msg)?;
     let nt = f.nt.bytes(msg)?;
@@ -239,14 +248,19 @@ fn av_pair(i: &[u8]) -> Res<'_, (u16, &[u8])> {
 
 /// UTF-16LE when NTLMSSP_NEGOTIATE_UNICODE is set, else OEM bytes read as Latin-1.
 fn decode(bytes: &[u8], flags: u32) -> String {
-    if flags & NTLMSSP_NEGOTIATE_UNICODE != 0 {
-        // chunks_exact drops an odd trailing byte; each chunk is two bytes, low byte first.
-        let units: Vec<u16> =
-            bytes.chunks_exact(2).map(|c| c.iter().rev().fold(0u16, |acc, &b| (acc << 8) | u16::from(b))).collect();
-        String::from_utf16_lossy(&units)
-    } else {
-        bytes.iter().map(|&b| char::from(b)).collect()
+    if flags & NTLMSSP_NEGOTIATE_UNICODE == 0 {
+        return bytes.iter().map(|&b| char::from(b)).collect();
     }
+    // chunks_exact drops an odd trailing byte; each chunk is two bytes, low byte first.
+    let units = bytes.chunks_exact(2);
+    // Names are nearly always ASCII: their low bytes are the string.
+    if units.clone().all(|c| c[1] == 0 && c[0].is_ascii()) {
+        // ASCII bytes are valid UTF-8, so the conversion cannot fail.
+        return String::from_utf8(units.map(|c| c[0]).collect()).unwrap_or_default();
+    }
+    char::decode_utf16(units.map(|c| u16::from_le_bytes([c[0], c[1]])))
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
 }
 
 /// Flags standing in for a missing NegotiateFlags: Unicode when every string looks like UTF-16LE.

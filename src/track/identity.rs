@@ -48,14 +48,12 @@ impl Identity {
         self.user.ends_with('$')
     }
 
-    /// (domain as sent or from a UPN suffix, user, whether the domain is a NetBIOS name), lowercase.
-    fn account(&self) -> (String, String, bool) {
-        let (domain, user, upn) = match self.user.rsplit_once('@') {
-            Some((user, suffix)) if self.domain.is_empty() => (suffix, user, true),
-            _ => (&*self.domain, &*self.user, false),
-        };
-        let netbios = !upn && !domain.contains('.');
-        (domain.to_lowercase(), user.to_lowercase(), netbios)
+    /// (domain as sent or from a UPN suffix, user, whether the domain is a NetBIOS name).
+    fn account(&self) -> (&str, &str, bool) {
+        match self.user.rsplit_once('@') {
+            Some((user, suffix)) if self.domain.is_empty() => (suffix, user, false),
+            _ => (&self.domain, &self.user, !self.domain.contains('.')),
+        }
     }
 
     /// Compares two identities by `rule`.
@@ -64,16 +62,20 @@ impl Identity {
         if self.is_anonymous() || other.is_anonymous() {
             return same(self.is_anonymous() && other.is_anonymous());
         }
+        // The same names sent again (most comparisons) are the same account under every rule.
+        if self.domain == other.domain && self.user == other.user {
+            return Match::Same;
+        }
         match rule {
-            Comparison::Exact => same(self.domain == other.domain && self.user == other.user),
-            Comparison::UserName => same(self.account().1 == other.account().1),
+            Comparison::Exact => Match::Different,
+            Comparison::UserName => same(fold_eq(self.account().1, other.account().1)),
             Comparison::Account => {
                 let (d1, u1, nb1) = self.account();
                 let (d2, u2, nb2) = other.account();
-                if u1 != u2 {
+                if !fold_eq(u1, u2) {
                     return Match::Different;
                 }
-                if d1 == d2 {
+                if fold_eq(d1, d2) {
                     return Match::Same;
                 }
                 if d1.is_empty() || d2.is_empty() {
@@ -83,14 +85,25 @@ impl Identity {
                 if nb1 && nb2 {
                     return Match::Different;
                 }
-                let label = |d: &str| d.split('.').next().unwrap_or_default().to_string();
-                if label(&d1) == label(&d2) {
+                fn label(d: &str) -> &str {
+                    d.split('.').next().unwrap_or_default()
+                }
+                if fold_eq(label(d1), label(d2)) {
                     Match::Same
                 } else {
                     Match::Unsure
                 }
             }
         }
+    }
+}
+
+/// Equal ignoring case; ASCII names (nearly all) without allocating.
+fn fold_eq(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
     }
 }
 
@@ -121,6 +134,9 @@ mod tests {
         assert_eq!(account(&id("", "alice@dom.example"), &id("DOM", "alice")), Match::Same);
         assert_eq!(account(&id("dom.example", "alice"), &id("DOM", "Alice")), Match::Same);
         assert_eq!(account(&id("", ""), &id("X", "")), Match::Same);
+        // Case folds beyond ASCII too.
+        assert_eq!(account(&id("DOMÄNE", "Jürgen"), &id("domäne", "JÜRGEN")), Match::Same);
+        assert_eq!(account(&id("", "jürgen@domäne.example"), &id("DOMÄNE", "JÜRGEN")), Match::Same);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The history of each client host → server host pair: earlier associations, their changes and
 //! aborts, and the first identity of the latest one.
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use super::association::{PairBaseline, PairEvents};
 use super::PairHistory;
+use crate::maps::KeyedMap;
 
 /// Host pairs whose history is kept; the oldest-created pair goes first.
 pub(crate) const MAX_PAIRS: usize = 65536;
@@ -33,7 +34,7 @@ impl Pair {
 
 #[derive(Default)]
 pub(crate) struct Pairs {
-    pairs: HashMap<PairKey, Pair>,
+    pairs: KeyedMap<PairKey, Pair>,
     order: VecDeque<(PairKey, u64)>,
 }
 

@@ -5,8 +5,8 @@ use super::association::{Association, PairEvents, Step, MAX_IDENTITIES, MAX_LIST
 use super::pairs::{PairKey, Pairs, MAX_PAIRS};
 use super::summary::AssociationSummary;
 use super::{CloseKind, Config, Finding, FrameCtx, FrameVerdict, Table};
+use crate::maps::SequenceMap;
 use crate::proto::dcerpc;
-use crate::stream_map::SequenceMap;
 
 /// Turns DCE/RPC PDUs and TCP closes, fed in capture order, into per-frame verdicts.
 #[derive(Default)]

@@ -217,6 +217,22 @@ fn real_challenge_with_out_of_bounds_target_info_still_parses() {
 }
 
 #[test]
+fn the_message_type_is_read_without_parsing_the_rest() {
+    assert_eq!(message_type(&hex(ZEEK_CHALLENGE_BAD_TARGET_INFO)), Some(CHALLENGE));
+    assert_eq!(message_type(&hex(ZEEK_NEGOTIATE)), Some(1));
+    assert_eq!(message_type(&hex(ZEEK_AUTHENTICATE)), Some(3));
+    assert_eq!(message_type(b"NTLMSSP\0\x02\0\0"), None, "a type cut short");
+    assert_eq!(message_type(b"NTLMSSQ\0\x02\0\0\0"), None, "another signature");
+}
+
+#[test]
+fn unpaired_surrogates_decode_as_replacement_characters() {
+    let mut m = AuthMsg::unicode("D", "u", ntlmv2(&[]));
+    m.user = vec![b'a', 0, 0x00, 0xd8, b'b', 0];
+    assert_eq!(auth(&m.build()).user, "a\u{fffd}b");
+}
+
+#[test]
 fn challenge_target_name_out_of_bounds_is_an_error() {
     let mut c = hex(ZEEK_CHALLENGE_BAD_TARGET_INFO);
     c[16..20].copy_from_slice(&0x100u32.to_le_bytes());

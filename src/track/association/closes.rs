@@ -1,7 +1,8 @@
 //! How an association ends, and whether the server's close is blamed on a departed identity.
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::{Association, Departure, Step};
+use crate::maps::KeyedMap;
 use crate::track::summary::{CloseSummary, Side};
 use crate::track::{CloseKind, Finding};
 
@@ -106,11 +107,11 @@ impl Association {
     /// little room as it takes.
     pub(crate) fn trim_if_done(&mut self) {
         if self.summary.client_close.is_some() && self.summary.server_close.is_some() {
-            self.calls = HashMap::new();
+            self.calls = KeyedMap::default();
             self.call_order = VecDeque::new();
             self.pending = VecDeque::new();
-            self.security = HashMap::new();
-            self.presentation = HashMap::new();
+            self.security = KeyedMap::default();
+            self.presentation = KeyedMap::default();
             self.summary.shrink();
         }
     }

@@ -1,11 +1,12 @@
 //! One association (one TCP stream). Its state is split by concern: `binding` (presentation
 //! contexts and bind/alter_context answers), `security` (security contexts, identities and their
 //! changes), `calls` (requests, responses, faults) and `closes` (who tore it down and why).
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::pairs::{PairKey, Pairs};
 use super::summary::AssociationSummary;
 use super::{ChangeKind, Config, Endpoint, Finding, FrameCtx, Identity, InterfaceView, PairHistory, PduView, Table};
+use crate::maps::KeyedMap;
 use crate::proto::dcerpc::{Body, PacketType, Pdu};
 
 mod binding;
@@ -95,7 +96,7 @@ struct Departures {
 pub(crate) struct Association {
     pub(crate) summary: AssociationSummary,
     first_bind_seen: bool,
-    security: HashMap<u32, SecurityContext>,
+    security: KeyedMap<u32, SecurityContext>,
     /// The association's first security context: owner of presentation contexts added without one.
     first_security: Option<u32>,
     /// The baseline's own departure (a pair change or a possible one), shared by same-identity contexts.
@@ -103,9 +104,9 @@ pub(crate) struct Association {
     /// First frame of a call on a presentation context whose binding the capture missed.
     unbound_call_frame: Option<u32>,
     departures: Departures,
-    presentation: HashMap<u16, Presentation>,
+    presentation: KeyedMap<u16, Presentation>,
     pending: VecDeque<Pending>,
-    calls: HashMap<u32, Call>,
+    calls: KeyedMap<u32, Call>,
     call_order: VecDeque<(u32, u64)>,
     generation: u64,
     /// The last server answer (response or fault) was this fault: (frame, status).
@@ -141,14 +142,14 @@ impl Association {
         Association {
             summary: AssociationSummary::new(ctx, client, server, ptype != PacketType::Bind, history),
             first_bind_seen: false,
-            security: HashMap::new(),
+            security: KeyedMap::default(),
             first_security: None,
             baseline_departure: None,
             unbound_call_frame: None,
             departures: Departures::default(),
-            presentation: HashMap::new(),
+            presentation: KeyedMap::default(),
             pending: VecDeque::new(),
-            calls: HashMap::new(),
+            calls: KeyedMap::default(),
             call_order: VecDeque::new(),
             generation: 0,
             last_answer_fault: None,
@@ -293,7 +294,7 @@ mod sizes {
     /// for 512 bytes per closed association; the summary alone is 456): must not grow unnoticed.
     #[test]
     fn association_sizes_are_pinned() {
-        assert_eq!(size_of::<super::Association>(), 776);
+        assert_eq!(size_of::<super::Association>(), 728);
         assert_eq!(size_of::<crate::track::AssociationSummary>(), 456);
         assert_eq!(size_of::<super::SecurityContext>(), 96);
         assert_eq!(size_of::<super::calls::Call>(), 144);

@@ -42,6 +42,10 @@ enum Token {
 
 fn classify(auth: &Auth<'_>) -> (Option<AuthType>, Token) {
     fn ntlm(bytes: &[u8], ty: AuthType) -> (Option<AuthType>, Token) {
+        // A CHALLENGE (every bind_ack) names no client: its target name is not worth decoding.
+        if ntlmssp::message_type(bytes) == Some(ntlmssp::CHALLENGE) {
+            return (Some(ty), Token::Other);
+        }
         match ntlmssp::parse(bytes) {
             Ok(ntlmssp::Message::Negotiate { .. }) => (Some(ty), Token::Negotiate),
             Ok(ntlmssp::Message::Authenticate(a)) => {
