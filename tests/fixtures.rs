@@ -138,7 +138,7 @@ fn expected_problems(name: &str, cap: &Capture) -> Vec<(u32, String)> {
 fn expected_streams(name: &str) -> usize {
     match name {
         "seed-winpe" | "seed-hotfix" | "seed-winpe-connect" => 3,
-        "interleaved-associations" | "two-clients" => 2,
+        "interleaved-associations" | "two-clients" | "port-reuse" => 2,
         _ => 1,
     }
 }
@@ -793,6 +793,9 @@ fn expected_pdus(name: &str) -> (Table, u8) {
         }
         "two-clients" => {
             Table::default().with("c1_", a1_with_fin()).with("c2_", steady_association(80001).none(&["client_fin"]))
+        }
+        "port-reuse" => {
+            Table::default().with("a_", a1_with_fin()).with("b_", steady_association(80001).none(&["client_fin"]))
         }
         "same-user-two-contexts" | "percent-in-user-name" | "machine-account" => {
             steady_association(80001).none(&["client_fin"])

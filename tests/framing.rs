@@ -94,6 +94,22 @@ fn differences(with_plugin: &Tshark, plain: &Tshark, capture: &Path) -> Vec<Stri
     diffs
 }
 
+/// Frames whose `dcomauth.stream` is not Wireshark's `tcp.stream`: the plugin remembers streams
+/// by address and port pair between SYNs rather than asking epan on every frame (src/streams.rs).
+/// Returns the mismatches and how many frames were compared.
+fn stream_mismatches(ours: &Tshark, capture: &Path) -> (Vec<String>, usize) {
+    let rows = ours.rows(capture, &[], "dcomauth.stream", &["frame.number", "dcomauth.stream", "tcp.stream"]);
+    let bad = rows
+        .iter()
+        // An ICMP error quoting a TCP header carries a second tcp.stream: the frame's own is the first.
+        .filter(|r| r.get(2).and_then(|t| t.split('|').next()) != r.get(1).map(String::as_str))
+        .map(|r| {
+            format!("{}: frame {}: dcomauth.stream {:?}, tcp.stream {:?}", capture.display(), r[0], r.get(1), r.get(2))
+        })
+        .collect();
+    (bad, rows.len())
+}
+
 fn files_in(dir: &Path, ext: &[&str]) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -108,13 +124,17 @@ fn files_in(dir: &Path, ext: &[&str]) -> Vec<PathBuf> {
 fn framing_matches_wireshark_on_every_generated_scenario() {
     let (ours, plain) = (tshark_with_plugin(), plain_tshark());
     let mut diffs = Vec::new();
-    let mut pdu_frames = 0;
+    let (mut pdu_frames, mut stream_frames) = (0, 0);
     for (name, build) in scenarios::all() {
         let path = ours.capture(&format!("framing-{name}.pcapng"), &build().bytes());
         pdu_frames += pdus(&ours, &path).len();
         diffs.extend(differences(&ours, &plain, &path));
+        let (bad, compared) = stream_mismatches(&ours, &path);
+        diffs.extend(bad);
+        stream_frames += compared;
     }
     assert!(pdu_frames > 300, "the scenarios show only {pdu_frames} frames with PDUs");
+    assert!(stream_frames > 300, "only {stream_frames} frames name a stream");
     assert!(diffs.is_empty(), "framing differs from Wireshark's:\n{}", diffs.join("\n"));
 }
 
@@ -125,11 +145,15 @@ fn framing_matches_wireshark_on_every_reference_and_live_capture() {
     files.extend(files_in(&live, &["pcapng"]));
     let (ours, plain) = (tshark_with_plugin(), plain_tshark());
     let mut diffs = Vec::new();
-    let mut pdu_frames = 0;
+    let (mut pdu_frames, mut stream_frames) = (0, 0);
     for file in &files {
         pdu_frames += pdus(&ours, file).len();
         diffs.extend(differences(&ours, &plain, file));
+        let (bad, compared) = stream_mismatches(&ours, file);
+        diffs.extend(bad);
+        stream_frames += compared;
     }
     assert!(files.len() > 30 && pdu_frames > 500, "{} files, {pdu_frames} frames with PDUs", files.len());
+    assert!(stream_frames > 500, "only {stream_frames} frames name a stream");
     assert!(diffs.is_empty(), "framing differs from Wireshark's:\n{}", diffs.join("\n"));
 }

@@ -91,6 +91,18 @@ const CASES: &[Case] = &[
         ],
         JIANGYUE,
     ),
+    // A new connection from the same port is a new association (Wireshark's new tcp.stream).
+    case(
+        "port-reuse",
+        &[
+            (CHANGE, "a_change"),
+            (FAULT, "a_fault_721"),
+            (FAULT, "a_fault_5"),
+            (ABORT, "a_server_fin"),
+            (QI, "a_qi_managed"),
+        ],
+        JIANGYUE,
+    ),
     // Identities compare case-insensitively.
     case("same-user-two-contexts", &[], ""),
     // Kerberos contexts are shown, never compared.

@@ -471,7 +471,19 @@ impl Capture {
     /// Opens a connection with SYN, SYN/ACK, ACK (Windows options, window scale 8).
     pub fn connect(&mut self, spec: FlowSpec) -> FlowId {
         let (cisn, sisn) = isns(&spec);
-        let f = self.open(spec);
+        self.handshake(spec, cisn, sisn)
+    }
+
+    /// Opens a new connection on the addresses and ports of an earlier, closed one (port reuse):
+    /// its initial sequence numbers have moved on, as a real stack's would.
+    pub fn reconnect(&mut self, spec: FlowSpec) -> FlowId {
+        let (cisn, sisn) = isns(&spec);
+        self.handshake(spec, cisn.wrapping_add(0x4000_0000), sisn.wrapping_add(0x4000_0000))
+    }
+
+    fn handshake(&mut self, spec: FlowSpec, cisn: u32, sisn: u32) -> FlowId {
+        self.flows.push(FlowState { spec, client_next: cisn.wrapping_add(1), server_next: sisn.wrapping_add(1) });
+        let f = self.flows.len() - 1;
         let syn = self.segment(f, Dir::Client, (cisn, 0), (TCP_SYN, 8192), syn_options(), Vec::new());
         self.emit(&syn);
         let synack = self.segment(

@@ -731,6 +731,26 @@ pub fn two_clients() -> Capture {
     cap
 }
 
+/// Port reuse: association 1 (Buggy) from 10.0.0.10:59916 (marks `a_<step>`, `a_server_fin`);
+/// after it closed, a new connection from the same port with new initial sequence numbers
+/// (Wireshark's tcp.stream 1) runs a steady \administrator association (marks `b_<step>`,
+/// `b_client_fin`).
+///
+/// Expected findings: as association 1 for `a_`; nothing for `b_`: a new association, whose
+/// identity is the host pair's first.
+pub fn port_reuse() -> Capture {
+    let mut cap = Capture::new();
+    let mut a = Assoc::connect(&mut cap, client_flow(59916), Drep::Little);
+    let steps = association_1(&mut a, Variant::Buggy);
+    play(&mut cap, a.flow, &steps, "a_");
+    close(&mut cap, a.flow, Dir::Server, "a_server_fin");
+    let mut b = Assoc::reconnect(&mut cap, client_flow(59916), Drep::Little);
+    let steps = steady_association(&mut b, &administrator(), &administrator(), 80001);
+    play(&mut cap, b.flow, &steps, "b_");
+    close(&mut cap, b.flow, Dir::Client, "b_client_fin");
+    cap
+}
+
 /// One association where the same user authenticates two security contexts: bind as
 /// `\administrator` (auth ctx 80001, `auth`), then a second context (80002) as `\Administrator`
 /// (other case, `reauth`); calls under both succeed; the client closes (`client_fin`).
@@ -936,6 +956,7 @@ pub fn all() -> Vec<Scenario> {
         ("capture-gap", capture_gap),
         ("interleaved-associations", interleaved_associations),
         ("two-clients", two_clients),
+        ("port-reuse", port_reuse),
         ("same-user-two-contexts", same_user_two_contexts),
         ("kerberos-and-ntlm", kerberos_and_ntlm),
         ("anonymous-logon", anonymous_logon),

@@ -105,6 +105,12 @@ impl Assoc {
         Self::with_flow(flow, drep)
     }
 
+    /// A new association on the addresses and ports of an earlier, closed one (port reuse).
+    pub fn reconnect(cap: &mut Capture, spec: FlowSpec, drep: Drep) -> Assoc {
+        let flow = cap.reconnect(spec);
+        Self::with_flow(flow, drep)
+    }
+
     /// An association already running when the capture starts (no handshake, no bind seen).
     pub fn resume(cap: &mut Capture, spec: FlowSpec, drep: Drep) -> Assoc {
         let flow = cap.open(spec);
