@@ -9,6 +9,8 @@
 #include <epan/conversation.h>
 #include <epan/dissectors/packet-tcp.h>
 #include <epan/exceptions.h>
+#include <epan/prefs.h>
+#include <epan/prefs-int.h>
 #include <epan/proto.h>
 #include <wsutil/wmem/wmem_list.h>
 
@@ -143,6 +145,14 @@ int dcomauth_tcp_stream(packet_info *pinfo, int proto_tcp, uint32_t *stream)
         return 0;
     *stream = tcpd->stream;
     return 1;
+}
+
+int dcomauth_conversations_deinterlaced(void)
+{
+    /* 4.0 has no such preference: the lookup finds nothing. */
+    module_t *protocols = prefs_find_module("protocols");
+    pref_t *key = protocols != NULL ? prefs_find_preference(protocols, "conversation_deinterlacing_key") : NULL;
+    return key != NULL && prefs_get_enum_value(key, pref_current) != 0;
 }
 
 const uint8_t *dcomauth_tvb_bytes(tvbuff_t *tvb, uint32_t *len)

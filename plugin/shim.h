@@ -29,6 +29,8 @@ int dcomauth_tcp_endpoints(const packet_info *pinfo, uint8_t src[16], uint8_t ds
                            uint16_t *src_port, uint16_t *dst_port);
 /* Wireshark's tcp.stream of this frame's conversation, read from TCP's conversation data. */
 int dcomauth_tcp_stream(packet_info *pinfo, int proto_tcp, uint32_t *stream);
+/* Non-zero when Wireshark (4.4+) splits conversations by interface, MAC or VLAN. */
+int dcomauth_conversations_deinterlaced(void);
 
 /* Captured bytes of the frame tvb and of the "Reassembled TCP" source (NULL/0 when absent). */
 const uint8_t *dcomauth_tvb_bytes(tvbuff_t *tvb, uint32_t *len);

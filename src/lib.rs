@@ -12,6 +12,7 @@ mod maps;
 pub mod names;
 pub mod proto;
 pub mod session;
+mod streams;
 #[cfg(test)]
 mod testutil;
 pub mod track;

@@ -5,6 +5,7 @@ use crate::flow::{Flows, Plan, Source};
 use crate::maps::{KeyedMap, SequenceMap};
 use crate::proto::dcerpc::PacketType;
 use crate::proto::tcp::{self, Segment};
+use crate::streams::StreamCache;
 use crate::track::{
     ChangeKind, CloseKind, Config, Endpoint, Finding, FrameCtx, FrameVerdict, Identity, InterfaceView, PairHistory,
     PduView, SecurityView, Tracker,
@@ -32,6 +33,9 @@ pub struct Session {
     verdicts: Verdicts,
     /// Some frame had DCE/RPC: until then every other frame is skipped without a look.
     seen_dcerpc: bool,
+    streams: StreamCache,
+    /// The TCP segment `stream_of` found in a frame's bytes (where they were), for its `first_pass`.
+    located: Option<(u32, (usize, usize), Option<Segment>)>,
 }
 
 impl Default for Session {
@@ -52,7 +56,31 @@ impl Session {
             flows: Flows::default(),
             verdicts: Verdicts::default(),
             seen_dcerpc: false,
+            streams: StreamCache::new(true),
+            located: None,
         }
+    }
+
+    /// Wireshark splits one address and port pair into several conversations (4.4+ preference
+    /// `protocols.conversation_deinterlacing_key`): every frame's stream must come from epan.
+    pub fn conversations_deinterlaced(mut self, deinterlaced: bool) -> Self {
+        self.streams = StreamCache::new(!deinterlaced);
+        self
+    }
+
+    /// The TCP stream of a frame on its first pass: remembered for its addresses and ports unless
+    /// the frame could start a new one, else `lookup()` (epan's conversation lookup).
+    pub fn stream_of(
+        &mut self,
+        frame: u32,
+        src: Endpoint,
+        dst: Endpoint,
+        frame_bytes: &[u8],
+        lookup: impl FnOnce() -> Option<u32>,
+    ) -> Option<u32> {
+        let segment = tcp::locate(frame_bytes, src.addr, dst.addr, src.port, dst.port);
+        self.located = Some((frame, (frame_bytes.as_ptr() as usize, frame_bytes.len()), segment));
+        self.streams.stream(src, dst, segment.map(|s| s.flags), lookup)
     }
 
     /// Has any frame carried DCE/RPC yet? Before that, no frame needs a second look.
@@ -81,7 +109,14 @@ impl Session {
             return self.verdicts.get(input.frame);
         }
         self.seen_dcerpc |= input.has_dcerpc;
-        let segment = tcp::locate(input.frame_bytes, input.src.addr, input.dst.addr, input.src.port, input.dst.port)?;
+        let segment = match self.located.take() {
+            Some((frame, bytes, segment))
+                if frame == input.frame && bytes == (input.frame_bytes.as_ptr() as usize, input.frame_bytes.len()) =>
+            {
+                segment
+            }
+            _ => tcp::locate(input.frame_bytes, input.src.addr, input.dst.addr, input.src.port, input.dst.port),
+        }?;
         let ctx = FrameCtx {
             frame: input.frame,
             time_ns: input.time_ns,

@@ -29,7 +29,9 @@ pub fn with_session<T>(f: impl FnOnce(&Session) -> T) -> T {
 
 /// A new pass over a capture: forget everything, and take the preferences as they are now.
 pub fn reset() {
-    *session() = Session::with_config(super::prefs::config());
+    // SAFETY: reads a preference epan has applied; no dissection is running.
+    let deinterlaced = unsafe { shim::dcomauth_conversations_deinterlaced() } != 0;
+    *session() = Session::with_config(super::prefs::config()).conversations_deinterlaced(deinterlaced);
 }
 
 /// `dissector_t` registered as post-dissector.
@@ -66,23 +68,26 @@ fn verdict_for(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info) -> Option<Fr
     if !has_dcerpc && !session().tracks_anything() {
         return None;
     }
-    let stream = tcp_stream(pinfo);
-    if !session().wants(has_dcerpc, stream) {
+    let (src, dst) = endpoints(pinfo)?;
+    // SAFETY: a byte view epan owns for the rest of this dissection; nothing keeps it after it.
+    let frame_bytes = unsafe {
+        let mut len = 0u32;
+        slice(shim::dcomauth_tvb_bytes(tvb, &mut len), len)?
+    };
+    let mut session = session();
+    let stream = session.stream_of(frame, src, dst, frame_bytes, || tcp_stream(pinfo));
+    if !session.wants(has_dcerpc, stream) {
         return None;
     }
     let stream = stream?;
-    let (src, dst) = endpoints(pinfo)?;
-    // SAFETY: byte views epan owns for the rest of this dissection; nothing keeps them after it.
-    let (frame_bytes, reassembled, time_ns) = unsafe {
-        let mut len = 0u32;
-        let bytes = shim::dcomauth_tvb_bytes(tvb, &mut len);
-        let frame_bytes = slice(bytes, len)?;
+    // SAFETY: as for the frame bytes; the time is read from `pinfo`.
+    let (reassembled, time_ns) = unsafe {
         let mut rlen = 0u32;
         let rbytes = shim::dcomauth_reassembled_tcp(pinfo, &mut rlen);
-        (frame_bytes, slice(rbytes, rlen), shim::dcomauth_abs_time_ns(pinfo))
+        (slice(rbytes, rlen), shim::dcomauth_abs_time_ns(pinfo))
     };
     let input = FrameInput { frame, time_ns, stream, src, dst, frame_bytes, reassembled, has_dcerpc };
-    session().first_pass(&input)
+    session.first_pass(&input)
 }
 
 /// # Safety

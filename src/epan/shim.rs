@@ -26,6 +26,7 @@ extern "C" {
         dst_port: *mut u16,
     ) -> c_int;
     pub fn dcomauth_tcp_stream(pinfo: *mut packet_info, proto_tcp: c_int, stream: *mut u32) -> c_int;
+    pub fn dcomauth_conversations_deinterlaced() -> c_int;
     pub fn dcomauth_tvb_bytes(tvb: *mut tvbuff_t, len: *mut u32) -> *const u8;
     pub fn dcomauth_reassembled_tcp(pinfo: *mut packet_info, len: *mut u32) -> *const u8;
     pub fn dcomauth_add_text(
