@@ -78,6 +78,10 @@ pub struct KeyedHasher(u64);
 #[derive(Clone, Copy, Default)]
 pub struct KeyedState;
 
+/// A `KeyedState` for maps built in a `const` (never hashed into: they stay empty).
+#[cfg(not(fuzzing))]
+pub const KEYED: KeyedState = KeyedState;
+
 #[cfg(not(fuzzing))]
 impl BuildHasher for KeyedState {
     type Hasher = KeyedHasher;
@@ -90,6 +94,9 @@ impl BuildHasher for KeyedState {
 #[cfg(fuzzing)]
 #[derive(Clone, Copy)]
 pub struct KeyedState(u64);
+
+#[cfg(fuzzing)]
+pub const KEYED: KeyedState = KeyedState(0);
 
 #[cfg(fuzzing)]
 impl Default for KeyedState {

@@ -297,7 +297,7 @@ impl AssociationSummary {
 
     fn ended_json(&self) -> Json {
         let Some(e) = self.ended() else { return Json::Null };
-        let since = match &self.abort {
+        let since = match self.abort.as_deref() {
             Some(Finding::AbortAfterChange { since_change_ns, .. }) if e.side == Side::Server => Some(*since_change_ns),
             _ => self.changes.last().map(|c| e.time_ns.saturating_sub(c.time_ns)),
         };
@@ -311,7 +311,7 @@ impl AssociationSummary {
     }
 
     fn abort_json(&self) -> Json {
-        let Some(abort) = &self.abort else { return Json::Null };
+        let Some(abort) = self.abort.as_deref() else { return Json::Null };
         let server = self.server_close.as_ref();
         let (since, change_frame, last_fault_frame, status, who) = match abort {
             Finding::AbortAfterChange { since_change_ns, change_frame, last_fault_frame, .. } => (

@@ -144,7 +144,8 @@ pub struct AssociationSummary {
     pub client_close: Option<CloseSummary>,
     pub server_close: Option<CloseSummary>,
     /// The AbortAfterChange/AbortAfterFault finding the server's close produced, if any.
-    pub abort: Option<Finding>,
+    /// Boxed: a finding is 104 bytes, and most associations end without one.
+    pub abort: Option<Box<Finding>>,
     /// Capture times (ns since the epoch) of `first_frame` and `last_frame`.
     pub first_time_ns: i64,
     pub last_time_ns: i64,

@@ -12,7 +12,9 @@ use crate::proto::dcerpc;
 #[derive(Default)]
 pub struct Tracker {
     cfg: Config,
-    associations: BTreeMap<u64, Association>,
+    /// Boxed: keys only grow, so the map's leaves stay half full, and half-empty slots of a
+    /// pointer cost far less than of a whole association.
+    associations: BTreeMap<u64, Box<Association>>,
     by_stream: SequenceMap<u32, u64>,
     closed: BTreeSet<u64>,
     pairs: Pairs,
@@ -50,6 +52,12 @@ impl Tracker {
     /// (the Statistics table looks one up for every tapped frame).
     pub fn association(&self, stream: u32) -> Option<&AssociationSummary> {
         self.by_stream.get(&stream).and_then(|seq| self.associations.get(seq)).map(|a| &a.summary)
+    }
+
+    /// How many associations hold the state of an open one.
+    #[cfg(test)]
+    pub(crate) fn live_associations(&self) -> usize {
+        self.associations.values().filter(|a| a.is_live()).count()
     }
 
     /// One complete DCE/RPC PDU of `ctx.stream`; bytes that do not parse are ignored.
@@ -160,7 +168,7 @@ impl Tracker {
         if evicted {
             self.limits_pending |= Table::HostPairs.bit();
         }
-        self.associations.insert(seq, Association::new(ctx, ptype, history));
+        self.associations.insert(seq, Box::new(Association::new(ctx, ptype, history)));
         self.by_stream.insert(ctx.stream, seq);
         seq
     }

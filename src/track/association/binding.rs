@@ -45,12 +45,12 @@ fn view(c: &ContextElement) -> InterfaceView {
 
 impl Association {
     fn find_pending(&mut self, call_id: u32, unanswered: bool) -> Option<&mut Pending> {
-        self.pending.iter_mut().rev().find(|p| p.call_id == call_id && !(unanswered && p.answered))
+        self.live.pending.iter_mut().rev().find(|p| p.call_id == call_id && !(unanswered && p.answered))
     }
 
     /// The departed identity context `id` runs under, if it departs from the baseline.
     fn departed(&self, id: Option<u32>) -> Option<(Departure, Option<Identity>)> {
-        let s = self.security.get(&id?)?;
+        let s = self.live.security.get(&id?)?;
         Some((s.departure?, s.identity.clone()))
     }
 
@@ -98,17 +98,17 @@ impl Association {
                 self.hit(Table::PresentationContexts);
                 continue;
             }
-            self.presentation.insert(c.ctx_id, Presentation { view, owner: auth_context_id });
+            self.live.presentation.insert(c.ctx_id, Presentation { view, owner: auth_context_id });
         }
         let interface = b.contexts.first().map(view);
         if let Some(auth) = auth {
             self.client_auth(step, auth, interface);
         }
-        if self.pending.len() >= MAX_PENDING {
-            self.pending.pop_front();
+        if self.live.pending.len() >= MAX_PENDING {
+            self.live.pending.pop_front();
         }
         let departed = self.departed(auth_context_id);
-        self.pending.push_back(Pending {
+        self.live.pending.push_back(Pending {
             call_id,
             frame,
             items,
@@ -141,10 +141,10 @@ impl Association {
                 p.frame = frame;
             }
             None => {
-                if self.pending.len() >= MAX_PENDING {
-                    self.pending.pop_front();
+                if self.live.pending.len() >= MAX_PENDING {
+                    self.live.pending.pop_front();
                 }
-                self.pending.push_back(Pending {
+                self.live.pending.push_back(Pending {
                     call_id,
                     frame,
                     items: Vec::new(),

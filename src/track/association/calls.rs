@@ -46,12 +46,12 @@ impl Association {
         }
         let first_flag = h.pfc_flags & PFC_FIRST_FRAG != 0;
         let last = h.pfc_flags & PFC_LAST_FRAG != 0;
-        let iids_known_now = if first_flag || !self.calls.contains_key(&h.call_id) {
+        let iids_known_now = if first_flag || !self.live.calls.contains_key(&h.call_id) {
             self.new_call(step, h, r, auth.map(|a| a.trailer.auth_context_id))
         } else {
             self.request_fragment(h.call_id, last, r.stub)
         };
-        let Some(call) = self.calls.get(&h.call_id) else {
+        let Some(call) = self.live.calls.get(&h.call_id) else {
             return Attribution { opnum: Some(r.opnum), auth_context_id: None, interface: None };
         };
         if iids_known_now && call.departure.is_some_and(|d| d.kind == ChangeKind::Changed) {
@@ -67,15 +67,15 @@ impl Association {
         let (call_id, order) = (h.call_id, h.byte_order);
         let first_fragment = h.pfc_flags & PFC_FIRST_FRAG != 0;
         let last_fragment = h.pfc_flags & PFC_LAST_FRAG != 0;
-        if trailer_id.is_none() && !self.presentation.contains_key(&r.ctx_id) && self.summary.baseline_partial {
+        if trailer_id.is_none() && !self.live.presentation.contains_key(&r.ctx_id) && self.summary.baseline_partial {
             // A call on a presentation context bound before the capture started: its identity is unknown.
             self.unbound_call_frame.get_or_insert(step.ctx.frame);
         }
         let auth_context_id = trailer_id.or_else(|| self.owner_of(r.ctx_id));
-        let sc = auth_context_id.and_then(|id| self.security.get(&id));
+        let sc = auth_context_id.and_then(|id| self.live.security.get(&id));
         let identity = sc.and_then(|s| s.identity.clone());
         let departure = sc.and_then(|s| s.departure);
-        let interface = self.presentation.get(&r.ctx_id).map(|p| p.view);
+        let interface = self.live.presentation.get(&r.ctx_id).map(|p| p.view);
         let mut iids: Arc<[Uuid]> = Arc::new([]);
         let mut qi_stub = None;
         let mut iids_known = false;
@@ -91,9 +91,11 @@ impl Association {
                 qi_stub = Some((r.stub.get(..MAX_QI_STUB).unwrap_or(r.stub).to_vec(), order));
             }
         }
-        self.generation += 1;
+        let live = &mut *self.live;
+        live.generation += 1;
+        let generation = live.generation;
         let call = Call {
-            generation: self.generation,
+            generation,
             frame: step.ctx.frame,
             opnum: r.opnum,
             interface,
@@ -103,22 +105,26 @@ impl Association {
             iids,
             qi_stub,
         };
-        self.calls.insert(call_id, call);
-        self.call_order.push_back((call_id, self.generation));
+        live.calls.insert(call_id, call);
+        live.call_order.push_back((call_id, generation));
         let max = step.cfg.max_calls;
-        while self.calls.len() > max || self.call_order.len() > 2 * max {
-            let Some((old, generation)) = self.call_order.pop_front() else { break };
-            if self.calls.get(&old).is_some_and(|c| c.generation == generation) {
-                self.calls.remove(&old);
-                self.hit(Table::Calls);
+        let mut forgot = false;
+        while live.calls.len() > max || live.call_order.len() > 2 * max {
+            let Some((old, generation)) = live.call_order.pop_front() else { break };
+            if live.calls.get(&old).is_some_and(|c| c.generation == generation) {
+                live.calls.remove(&old);
+                forgot = true;
             }
+        }
+        if forgot {
+            self.hit(Table::Calls);
         }
         iids_known
     }
 
     /// A later fragment of a request: completes a collected RemQueryInterface stub on the last one.
     fn request_fragment(&mut self, call_id: u32, last_fragment: bool, stub: &[u8]) -> bool {
-        let Some(call) = self.calls.get_mut(&call_id) else { return false };
+        let Some(call) = self.live.calls.get_mut(&call_id) else { return false };
         let Some((collected, order)) = call.qi_stub.as_mut() else { return false };
         if collected.len() + stub.len() > MAX_QI_STUB {
             call.qi_stub = None;
@@ -136,7 +142,7 @@ impl Association {
     /// A successful response: it counts for the call's identity only.
     pub(super) fn response(&mut self, call_id: u32) {
         self.last_answer_fault = None;
-        match self.calls.get(&call_id).and_then(|c| c.departure) {
+        match self.live.calls.get(&call_id).and_then(|c| c.departure) {
             Some(_) => self.departed_success(),
             None => self.other_answer(),
         }
@@ -145,19 +151,19 @@ impl Association {
     /// A fault: answers a call, or else a bind/alter_context/AUTH3 with that call_id.
     pub(super) fn fault(&mut self, step: &mut Step<'_>, call_id: u32, status: u32, who: &Attribution) {
         self.last_answer_fault = Some((step.ctx.frame, status));
-        if !self.calls.contains_key(&call_id) && self.fault_on_binding(step, call_id, status) {
+        if !self.live.calls.contains_key(&call_id) && self.fault_on_binding(step, call_id, status) {
             return;
         }
         let rejection = Rejection::Fault(status);
-        let call = self.calls.get(&call_id);
+        let call = self.live.calls.get(&call_id);
         // A fault with no call of ours: the context its p_cont_id names decides, by the same rule.
         let departure = match call {
             Some(c) => c.departure,
-            None => who.auth_context_id.and_then(|id| self.security.get(&id)).and_then(|s| s.departure),
+            None => who.auth_context_id.and_then(|id| self.live.security.get(&id)).and_then(|s| s.departure),
         };
         let identity = match call {
             Some(c) => c.identity.clone(),
-            None => who.auth_context_id.and_then(|id| self.security.get(&id)).and_then(|s| s.identity.clone()),
+            None => who.auth_context_id.and_then(|id| self.live.security.get(&id)).and_then(|s| s.identity.clone()),
         };
         let requested_iids = call.map(|c| c.iids.clone()).unwrap_or_default();
         let call_frame = call.map(|c| c.frame);

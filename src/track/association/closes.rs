@@ -1,8 +1,6 @@
 //! How an association ends, and whether the server's close is blamed on a departed identity.
-use std::collections::VecDeque;
 
-use super::{Association, Departure, Step};
-use crate::maps::KeyedMap;
+use super::{Association, Departure, Live, Step};
 use crate::track::summary::{CloseSummary, Side};
 use crate::track::{CloseKind, Finding};
 
@@ -74,7 +72,7 @@ impl Association {
             return None;
         };
         step.events.abort_frame = Some(ctx.frame);
-        self.summary.abort = Some(finding.clone());
+        self.summary.abort = Some(Box::new(finding.clone()));
         Some(finding)
     }
 
@@ -107,11 +105,7 @@ impl Association {
     /// little room as it takes.
     pub(crate) fn trim_if_done(&mut self) {
         if self.summary.client_close.is_some() && self.summary.server_close.is_some() {
-            self.calls = KeyedMap::default();
-            self.call_order = VecDeque::new();
-            self.pending = VecDeque::new();
-            self.security = KeyedMap::default();
-            self.presentation = KeyedMap::default();
+            self.live = Live::default();
             self.summary.shrink();
         }
     }

@@ -93,7 +93,7 @@ impl AuthType {
 
 impl Association {
     pub(super) fn security_view(&self, id: u32) -> Option<SecurityView> {
-        self.security.get(&id).map(|s| SecurityView {
+        self.live.security.get(&id).map(|s| SecurityView {
             auth_context_id: id,
             auth_type: s.auth_type,
             auth_level: s.auth_level,
@@ -104,14 +104,14 @@ impl Association {
     /// The security context for `auth`, created on first sight (None once the table is full).
     pub(super) fn security_entry(&mut self, frame: u32, auth: &Auth<'_>) -> Option<&mut SecurityContext> {
         let id = auth.trailer.auth_context_id;
-        if !self.security.contains_key(&id) {
-            if self.security.len() >= MAX_SECURITY {
+        if !self.live.security.contains_key(&id) {
+            if self.live.security.len() >= MAX_SECURITY {
                 self.hit(Table::SecurityContexts);
                 return None;
             }
             self.first_security.get_or_insert(id);
         }
-        let entry = self.security.entry(id).or_insert_with(|| SecurityContext {
+        let entry = self.live.security.entry(id).or_insert_with(|| SecurityContext {
             auth_type: AuthType::from_trailer(auth.trailer.auth_type),
             auth_level: auth.trailer.auth_level,
             identity: None,
@@ -184,7 +184,7 @@ impl Association {
     /// A context whose identity is not on the wire (Kerberos) was established in `frame`.
     fn establish_hidden(&mut self, step: &mut Step<'_>, id: u32, level: u8, frame: u32) {
         let baseline = self.summary.baseline.clone().zip(self.summary.baseline_frame);
-        let Some(sc) = self.security.get_mut(&id) else { return };
+        let Some(sc) = self.live.security.get_mut(&id) else { return };
         sc.auth_type = AuthType::Kerberos;
         sc.identity = None;
         sc.established_frame = Some(frame);
@@ -229,7 +229,7 @@ impl Association {
                 Some((baseline, baseline_frame)) => self.later_identity(step, id, &identity, baseline, baseline_frame),
             }
         };
-        let Some(sc) = self.security.get_mut(&id) else { return };
+        let Some(sc) = self.live.security.get_mut(&id) else { return };
         sc.identity = Some(identity.clone());
         sc.established_frame = Some(frame);
         sc.departure = departure;
@@ -251,7 +251,7 @@ impl Association {
         self.summary.baseline = Some(identity.clone());
         self.summary.baseline_frame = Some(frame);
         step.events.baseline = Some((identity.clone(), frame));
-        let interface = self.security.get(&id).and_then(|s| s.interface);
+        let interface = self.live.security.get(&id).and_then(|s| s.interface);
         let possible = |doubt| Finding::PossibleIdentityChange {
             identity: Some(identity.clone()),
             auth_context_id: id,
@@ -259,6 +259,7 @@ impl Association {
             doubt,
         };
         let unseen = self
+            .live
             .security
             .iter()
             .filter(|(other, s)| **other != id && !s.exchange_seen)
@@ -267,6 +268,7 @@ impl Association {
             // Contexts first seen in one frame: the lowest id, whatever order the map keeps them in.
             .min_by_key(|&(ctx, f)| (f, ctx));
         let hidden = self
+            .live
             .security
             .iter()
             .filter(|(other, s)| **other != id && s.identity.is_none())
@@ -306,7 +308,7 @@ impl Association {
         baseline_frame: u32,
     ) -> Option<Departure> {
         let frame = step.ctx.frame;
-        let interface = self.security.get(&id).and_then(|s| s.interface);
+        let interface = self.live.security.get(&id).and_then(|s| s.interface);
         let kind = match identity.compare(&baseline, step.cfg.comparison) {
             Match::Same => return self.baseline_departure,
             Match::Unsure => {

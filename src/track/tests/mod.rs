@@ -472,6 +472,22 @@ fn client_fin_after_change_is_no_abort() {
 }
 
 #[test]
+fn an_association_frees_its_calls_and_contexts_once_both_sides_closed() {
+    let mut cap = Cap::new(LE);
+    cap.baseline(3, ISYSTEMACTIVATOR);
+    cap.reauth(8, 79232, "REDMOND", "jiangyue");
+    assert_eq!(cap.t.live_associations(), 1);
+    cap.close(true, CloseKind::Fin);
+    assert_eq!(cap.t.live_associations(), 1, "the client may still send after the server's FIN");
+    cap.close(false, CloseKind::Fin);
+    assert_eq!(cap.t.live_associations(), 0);
+    // The summary stays whole.
+    let s = cap.summary(0);
+    assert_eq!((s.identities.len(), s.changes.len()), (2, 1));
+    assert!(s.server_close.is_some() && s.client_close.is_some());
+}
+
+#[test]
 fn second_server_close_does_not_repeat() {
     let mut cap = Cap::new(LE);
     cap.baseline(3, ISYSTEMACTIVATOR);
