@@ -12,6 +12,31 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use once_cell::sync::Lazy;
 
+/// `Hasher` methods that feed an integer key to `self.add` whole, not byte by byte.
+macro_rules! integer_writes {
+    () => {
+        fn write_u8(&mut self, n: u8) {
+            self.add(u64::from(n));
+        }
+
+        fn write_u16(&mut self, n: u16) {
+            self.add(u64::from(n));
+        }
+
+        fn write_u32(&mut self, n: u32) {
+            self.add(u64::from(n));
+        }
+
+        fn write_u64(&mut self, n: u64) {
+            self.add(n);
+        }
+
+        fn write_usize(&mut self, n: usize) {
+            self.add(n as u64);
+        }
+    };
+}
+
 /// A multiplicative hash (Fibonacci hashing) over the key's integers.
 #[derive(Default, Clone, Copy)]
 pub struct SequenceHasher(u64);
@@ -36,21 +61,7 @@ impl Hasher for SequenceHasher {
         }
     }
 
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
+    integer_writes!();
 }
 
 /// A `HashMap` keyed by stream or frame numbers.
@@ -138,25 +149,7 @@ impl Hasher for KeyedHasher {
         self.add(u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 56));
     }
 
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u16(&mut self, n: u16) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
+    integer_writes!();
 }
 
 /// A `HashMap` keyed by values a capture chooses.
