@@ -137,7 +137,15 @@ int dcomauth_tcp_stream(packet_info *pinfo, int proto_tcp, uint32_t *stream)
 {
     if (proto_tcp < 0)
         return 0;
+    /* The lookup TCP itself makes: from 4.4 it honours conversation deinterlacing, which
+       find_conversation_pinfo does not (it would find no TCP conversation at all then). */
+#if WIRESHARK_VERSION_MAJOR > 4 || WIRESHARK_VERSION_MINOR >= 6
+    conversation_t *conv = find_conversation_strat(pinfo, CONVERSATION_TCP, 0, false);
+#elif WIRESHARK_VERSION_MINOR >= 4
+    conversation_t *conv = find_conversation_strat(pinfo, CONVERSATION_TCP, 0);
+#else
     conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+#endif
     if (conv == NULL)
         return 0;
     struct tcp_analysis *tcpd = (struct tcp_analysis *)conversation_get_proto_data(conv, proto_tcp);

@@ -98,7 +98,11 @@ fn differences(with_plugin: &Tshark, plain: &Tshark, capture: &Path) -> Vec<Stri
 /// by address and port pair between SYNs rather than asking epan on every frame (src/streams.rs).
 /// Returns the mismatches and how many frames were compared.
 fn stream_mismatches(ours: &Tshark, capture: &Path) -> (Vec<String>, usize) {
-    let rows = ours.rows(capture, &[], "dcomauth.stream", &["frame.number", "dcomauth.stream", "tcp.stream"]);
+    stream_mismatches_with(ours, capture, &[])
+}
+
+fn stream_mismatches_with(ours: &Tshark, capture: &Path, extra: &[&str]) -> (Vec<String>, usize) {
+    let rows = ours.rows(capture, extra, "dcomauth.stream", &["frame.number", "dcomauth.stream", "tcp.stream"]);
     let bad = rows
         .iter()
         // An ICMP error quoting a TCP header carries a second tcp.stream: the frame's own is the first.
@@ -136,6 +140,27 @@ fn framing_matches_wireshark_on_every_generated_scenario() {
     assert!(pdu_frames > 300, "the scenarios show only {pdu_frames} frames with PDUs");
     assert!(stream_frames > 300, "only {stream_frames} frames name a stream");
     assert!(diffs.is_empty(), "framing differs from Wireshark's:\n{}", diffs.join("\n"));
+}
+
+/// Wireshark 4.4+ can split one address and port pair into several conversations; with that
+/// preference set the plugin asks epan for every frame's stream, and still names the same ones.
+#[test]
+fn streams_match_wireshark_with_deinterlaced_conversations() {
+    if env!("DCOMAUTH_WIRESHARK_VERSION") == "4.0" {
+        return; // no such preference before 4.4
+    }
+    let ours = tshark_with_plugin();
+    let mut diffs = Vec::new();
+    let mut stream_frames = 0;
+    for (name, build) in scenarios::all() {
+        let path = ours.capture(&format!("deinterlaced-{name}.pcapng"), &build().bytes());
+        let (bad, compared) =
+            stream_mismatches_with(&ours, &path, &["-o", "protocols.conversation_deinterlacing_key:VMI"]);
+        diffs.extend(bad);
+        stream_frames += compared;
+    }
+    assert!(stream_frames > 300, "only {stream_frames} frames name a stream");
+    assert!(diffs.is_empty(), "streams differ from Wireshark's:\n{}", diffs.join("\n"));
 }
 
 #[test]
