@@ -195,10 +195,17 @@ struct PackedPdu {
 struct FrameEntry {
     frame: u32,
     first: u32,
-    /// The association's stream, when the verdict names one.
-    stream: Option<u32>,
+    /// The association's stream, when `has_stream` (an `Option` would take 8 bytes, not 5).
+    stream: u32,
     count: u16,
+    has_stream: bool,
     has_findings: bool,
+}
+
+impl FrameEntry {
+    fn stream(&self) -> Option<u32> {
+        self.has_stream.then_some(self.stream)
+    }
 }
 
 /// Entries per chunk of a `Chunked` list.
@@ -295,7 +302,14 @@ impl Verdicts {
         if !v.findings.is_empty() {
             self.findings.insert(frame, v.findings.clone().into_boxed_slice());
         }
-        let entry = FrameEntry { frame, first, stream: v.stream, count, has_findings: !v.findings.is_empty() };
+        let entry = FrameEntry {
+            frame,
+            first,
+            stream: v.stream.unwrap_or_default(),
+            count,
+            has_stream: v.stream.is_some(),
+            has_findings: !v.findings.is_empty(),
+        };
         if self.last_frame.is_none_or(|last| last < frame) {
             self.frames.push(entry);
             self.last_frame = Some(frame);
@@ -364,7 +378,7 @@ impl Verdicts {
             true => self.findings.get(&frame).map(|f| f.to_vec()).unwrap_or_default(),
             false => Vec::new(),
         };
-        Some(FrameVerdict { stream: e.stream, pdus, findings })
+        Some(FrameVerdict { stream: e.stream(), pdus, findings })
     }
 
     fn unpack(&self, p: &PackedPdu) -> Option<PduView> {
@@ -482,7 +496,7 @@ mod tests {
     #[test]
     fn retained_sizes_are_pinned() {
         use std::mem::size_of;
-        assert_eq!(size_of::<FrameEntry>(), 20);
+        assert_eq!(size_of::<FrameEntry>(), 16);
         assert_eq!(size_of::<PackedPdu>(), 16);
         // Per view, shared by the PDUs of one context of one association.
         assert_eq!(size_of::<Shared>(), 80);

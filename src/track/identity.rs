@@ -1,6 +1,9 @@
 //! NTLMSSP identities and the rule that says whether two of them are the same account.
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
+
+use crate::maps::KeyedState;
 
 /// An NTLMSSP identity, shown as `DOMAIN\user` (`\user` with an empty domain); an empty user is
 /// the anonymous logon. The names are shared, not copied: every PDU view of an association carries them.
@@ -107,6 +110,31 @@ fn fold_eq(a: &str, b: &str) -> bool {
     }
 }
 
+/// Distinct names a capture shares out (domains and users), beyond which a name is kept per use.
+const MAX_NAMES: usize = 4096;
+
+/// One copy of each domain and user name for the whole capture: the thousands of associations a
+/// capture holds mostly repeat a few accounts, and names that are one allocation compare by pointer.
+#[derive(Default)]
+pub struct Names(HashSet<Arc<str>, KeyedState>);
+
+impl Names {
+    /// `identity` with its names replaced by the shared copies.
+    pub fn share(&mut self, identity: Identity) -> Identity {
+        Identity { domain: self.name(identity.domain), user: self.name(identity.user) }
+    }
+
+    fn name(&mut self, name: Arc<str>) -> Arc<str> {
+        if let Some(known) = self.0.get(&*name) {
+            return known.clone();
+        }
+        if self.0.len() < MAX_NAMES {
+            self.0.insert(name.clone());
+        }
+        name
+    }
+}
+
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_anonymous() {
@@ -151,6 +179,27 @@ mod tests {
     fn spellings_the_rule_cannot_match_are_unsure() {
         assert_eq!(account(&id("", "alice@corp.example"), &id("OTHER", "alice")), Match::Unsure);
         assert_eq!(account(&id("", "administrator"), &id("REDMOND", "administrator")), Match::Unsure);
+    }
+
+    #[test]
+    fn names_seen_before_are_shared() {
+        let mut names = super::Names::default();
+        let first = names.share(id("REDMOND", "jiangyue"));
+        let again = names.share(id("REDMOND", "jiangyue"));
+        assert!(first.same_names(&again));
+        let other = names.share(id("REDMOND", "administrator"));
+        assert!(std::sync::Arc::ptr_eq(&first.domain, &other.domain));
+        assert!(!std::sync::Arc::ptr_eq(&first.user, &other.user));
+    }
+
+    #[test]
+    fn a_flood_of_names_stops_being_shared_at_the_cap() {
+        let mut names = super::Names::default();
+        for i in 0..super::MAX_NAMES + 100 {
+            names.share(id("D", &format!("user{i}")));
+        }
+        assert_eq!(names.0.len(), super::MAX_NAMES);
+        assert_eq!(names.share(id("D", "user5")).user.as_ref(), "user5");
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! The tracker: associations by TCP stream, and the history of each client/server host pair.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::association::{Association, PairEvents, Step, MAX_IDENTITIES, MAX_LISTED, MAX_PRESENTATION, MAX_SECURITY};
+use super::identity::Names;
 use super::pairs::{PairKey, Pairs, MAX_PAIRS};
 use super::summary::AssociationSummary;
 use super::{CloseKind, Config, Finding, FrameCtx, FrameVerdict, Table};
 use crate::maps::SequenceMap;
 use crate::proto::dcerpc;
+
+/// How long after one side's RST the other side's answers may still arrive: a reset connection
+/// keeps its calls and contexts this long (in capture time), then only its summary.
+const LINGER_NS: i64 = 2_000_000_000;
 
 /// Turns DCE/RPC PDUs and TCP closes, fed in capture order, into per-frame verdicts.
 #[derive(Default)]
@@ -17,7 +22,11 @@ pub struct Tracker {
     associations: BTreeMap<u64, Box<Association>>,
     by_stream: SequenceMap<u32, u64>,
     closed: BTreeSet<u64>,
+    /// Associations reset by one side only, with the reset's time: their state goes once nothing
+    /// the other side had in flight can still arrive (`LINGER_NS`).
+    reset: VecDeque<(u64, i64)>,
     pairs: Pairs,
+    names: Names,
     next_seq: u64,
     /// Tables whose cap has been reported (`Table::bit`): one Note per table and capture.
     limits_reported: u8,
@@ -60,8 +69,14 @@ impl Tracker {
         self.associations.values().filter(|a| a.is_live()).count()
     }
 
+    #[cfg(test)]
+    pub(crate) fn reset_queue_len(&self) -> usize {
+        self.reset.len()
+    }
+
     /// One complete DCE/RPC PDU of `ctx.stream`; bytes that do not parse are ignored.
     pub fn pdu(&mut self, ctx: &FrameCtx, bytes: &[u8], out: &mut FrameVerdict) {
+        self.trim_reset(ctx.time_ns);
         let Ok((pdu, _)) = dcerpc::parse_pdu(bytes) else { return };
         let seq = match self.by_stream.get(&ctx.stream) {
             Some(seq) => *seq,
@@ -75,6 +90,7 @@ impl Tracker {
             ctx,
             cfg: &self.cfg,
             findings: &mut out.findings,
+            names: &mut self.names,
             pairs: Some((&self.pairs, key)),
             events: PairEvents::default(),
         };
@@ -117,11 +133,18 @@ impl Tracker {
 
     /// A FIN or RST from `ctx.src` on `ctx.stream`.
     pub fn close(&mut self, ctx: &FrameCtx, kind: CloseKind, out: &mut FrameVerdict) {
+        self.trim_reset(ctx.time_ns);
         let Some(&seq) = self.by_stream.get(&ctx.stream) else { return };
         let Some(assoc) = self.associations.get_mut(&seq) else { return };
         let key = pair_key(assoc);
-        let mut step =
-            Step { ctx, cfg: &self.cfg, findings: &mut out.findings, pairs: None, events: PairEvents::default() };
+        let mut step = Step {
+            ctx,
+            cfg: &self.cfg,
+            findings: &mut out.findings,
+            names: &mut self.names,
+            pairs: None,
+            events: PairEvents::default(),
+        };
         let faults_before = assoc.summary.faults.len();
         let finding = assoc.close(&mut step, kind);
         let events = step.events;
@@ -130,12 +153,34 @@ impl Tracker {
             self.closed.insert(seq);
         }
         assoc.trim_if_done();
+        // Once per side at most (its first close), so RSTs sent again cannot grow the queue.
+        let first_reset = [assoc.summary.client_close, assoc.summary.server_close]
+            .iter()
+            .flatten()
+            .any(|c| c.frame == ctx.frame && c.kind == CloseKind::Rst);
+        if first_reset && assoc.is_live() {
+            self.reset.push_back((seq, ctx.time_ns));
+        }
         if let Some(finding) = finding {
             out.findings.push(finding);
             out.stream = Some(ctx.stream);
         }
         let changed = assoc.changed();
         self.pairs.record(&key, seq, ctx.stream, changed, events);
+    }
+
+    /// Frees the calls and contexts of associations reset more than `LINGER_NS` before `now`.
+    fn trim_reset(&mut self, now: i64) {
+        while let Some(&(seq, at)) = self.reset.front() {
+            // Capture time can step back (merged captures): such a frame never trims early.
+            if now.saturating_sub(at) <= LINGER_NS {
+                break;
+            }
+            self.reset.pop_front();
+            if let Some(assoc) = self.associations.get_mut(&seq) {
+                assoc.trim();
+            }
+        }
     }
 
     /// The report a user pastes into a bug: one block per association.

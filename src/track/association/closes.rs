@@ -105,8 +105,13 @@ impl Association {
     /// little room as it takes.
     pub(crate) fn trim_if_done(&mut self) {
         if self.summary.client_close.is_some() && self.summary.server_close.is_some() {
-            self.live = Live::default();
-            self.summary.shrink();
+            self.trim();
         }
+    }
+
+    /// Drops that state whatever the closes: a reset connection long past its reset.
+    pub(crate) fn trim(&mut self) {
+        self.live = Live::default();
+        self.summary.shrink();
     }
 }

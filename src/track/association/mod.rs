@@ -3,6 +3,7 @@
 //! changes), `calls` (requests, responses, faults) and `closes` (who tore it down and why).
 use std::collections::VecDeque;
 
+use super::identity::Names;
 use super::pairs::{PairKey, Pairs};
 use super::summary::AssociationSummary;
 use super::{ChangeKind, Config, Endpoint, Finding, FrameCtx, Identity, InterfaceView, PairHistory, PduView, Table};
@@ -50,6 +51,8 @@ pub(crate) struct Step<'a> {
     pub(crate) ctx: &'a FrameCtx,
     pub(crate) cfg: &'a Config,
     pub(crate) findings: &'a mut Vec<Finding>,
+    /// The capture's shared copies of account names.
+    pub(crate) names: &'a mut Names,
     /// The host pairs and this association's key: looked up only when a new identity needs it.
     pub(crate) pairs: Option<(&'a Pairs, PairKey)>,
     pub(crate) events: PairEvents,
@@ -211,7 +214,6 @@ impl Association {
     }
 
     /// Does it hold the state of an open association (freed once both sides closed)?
-    #[cfg(test)]
     pub(crate) fn is_live(&self) -> bool {
         self.live.0.is_some()
     }

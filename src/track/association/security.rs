@@ -144,7 +144,10 @@ impl Association {
             sc.interface = interface;
         }
         match token {
-            Token::Authenticate(identity) => self.establish(step, id, level, identity),
+            Token::Authenticate(identity) => {
+                let identity = step.names.share(identity);
+                self.establish(step, id, level, identity)
+            }
             // SPNEGO may offer Kerberos first and still settle on NTLMSSP: the server's answer decides.
             Token::Kerberos if auth.trailer.auth_type == AUTH_TYPE_SPNEGO => {
                 if sc.established_frame.is_none() || sc.identity.is_some() {

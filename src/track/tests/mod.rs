@@ -488,6 +488,36 @@ fn an_association_frees_its_calls_and_contexts_once_both_sides_closed() {
 }
 
 #[test]
+fn a_reset_association_keeps_its_calls_for_answers_in_flight_then_frees_them() {
+    let mut cap = Cap::new(LE);
+    cap.baseline(3, ISYSTEMACTIVATOR);
+    cap.reauth(8, 79232, "REDMOND", "jiangyue");
+    cap.rem_qi(9, 79232, IPROVIDECLASSINFO);
+    cap.close(false, CloseKind::Rst); // the client resets
+                                      // The server's fault was already on the wire: it still finds its call.
+    let f = cap.fault(9, 5);
+    assert!(matches!(f.findings.as_slice(), [Finding::FaultAfterChange { .. }]), "{:?}", f.findings);
+    assert_eq!(cap.t.live_associations(), 1);
+    // Another association three seconds later: the reset one keeps its summary only.
+    cap.now += 3_000_000_000;
+    cap.connect(1, 59920);
+    cap.baseline(3, ISYSTEMACTIVATOR);
+    assert_eq!(cap.t.live_associations(), 1, "only the new association");
+    let s = cap.summary(0);
+    assert_eq!((s.changes.len(), s.faults.len()), (1, 1));
+}
+
+#[test]
+fn resets_sent_again_are_queued_once() {
+    let mut cap = Cap::new(LE);
+    cap.baseline(3, ISYSTEMACTIVATOR);
+    for _ in 0..10_000 {
+        cap.close(false, CloseKind::Rst);
+    }
+    assert_eq!(cap.t.reset_queue_len(), 1);
+}
+
+#[test]
 fn second_server_close_does_not_repeat() {
     let mut cap = Cap::new(LE);
     cap.baseline(3, ISYSTEMACTIVATOR);
