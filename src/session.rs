@@ -80,7 +80,7 @@ impl Session {
     ) -> Option<u32> {
         let segment = tcp::locate(frame_bytes, src.addr, dst.addr, src.port, dst.port);
         self.located = Some((frame, (frame_bytes.as_ptr() as usize, frame_bytes.len()), segment));
-        self.streams.stream(src, dst, segment.map(|s| s.flags), lookup)
+        self.streams.stream(frame, src, dst, segment.map(|s| s.flags), lookup)
     }
 
     /// Has any frame carried DCE/RPC yet? Before that, no frame needs a second look.

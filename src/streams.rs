@@ -19,6 +19,8 @@ struct Slot {
     low: Endpoint,
     high: Endpoint,
     stream: u32,
+    /// The frame epan named it for: an earlier frame (dissected late) may belong to an older stream.
+    frame: u32,
 }
 
 /// The slot of a pair: ports and the addresses' low 32 bits, multiplied (Fibonacci hashing). A
@@ -54,6 +56,7 @@ impl StreamCache {
     /// the one remembered for the pair when the frame cannot start another, else `lookup()`'s.
     pub fn stream(
         &mut self,
+        frame: u32,
         src: Endpoint,
         dst: Endpoint,
         flags: Option<u8>,
@@ -65,19 +68,19 @@ impl StreamCache {
         let (low, high) = if src <= dst { (src, dst) } else { (dst, src) };
         let i = slot_of(&low, &high);
         let may_start = flags.is_none_or(|f| f & tcp::SYN != 0);
-        if !may_start {
-            if let Some(Some(s)) = self.slots.get(i) {
-                if s.low == low && s.high == high {
-                    return Some(s.stream);
-                }
-            }
+        let known = self.slots.get(i).copied().flatten().filter(|s| s.low == low && s.high == high);
+        if let Some(s) = known.filter(|s| !may_start && frame >= s.frame) {
+            return Some(s.stream);
         }
         let stream = lookup();
         if self.slots.is_empty() {
             self.slots = vec![None; SLOTS];
         }
-        if let Some(slot) = self.slots.get_mut(i) {
-            *slot = stream.map(|stream| Slot { low, high, stream });
+        // A frame older than the slot's (dissected late) does not replace what later frames learned.
+        if known.is_none_or(|s| frame >= s.frame) {
+            if let Some(slot) = self.slots.get_mut(i) {
+                *slot = stream.map(|stream| Slot { low, high, stream, frame });
+            }
         }
         stream
     }
@@ -103,8 +106,9 @@ mod tests {
         let asked = Cell::new(0);
         let answers = frames
             .iter()
-            .map(|&(src, dst, flags, epan)| {
-                cache.stream(src, dst, flags, || {
+            .enumerate()
+            .map(|(n, &(src, dst, flags, epan))| {
+                cache.stream(n as u32 + 1, src, dst, flags, || {
                     asked.set(asked.get() + 1);
                     Some(epan)
                 })
@@ -175,7 +179,18 @@ mod tests {
     fn no_stream_is_not_remembered() {
         let (c, s) = (ep(1, 50000), ep(2, 135));
         let mut cache = StreamCache::new(true);
-        assert_eq!(cache.stream(c, s, Some(ACK), || None), None);
-        assert_eq!(cache.stream(c, s, Some(ACK), || Some(5)), Some(5));
+        assert_eq!(cache.stream(1, c, s, Some(ACK), || None), None);
+        assert_eq!(cache.stream(2, c, s, Some(ACK), || Some(5)), Some(5));
+    }
+
+    #[test]
+    fn a_frame_dissected_late_asks_epan_and_leaves_what_later_frames_learned() {
+        // Frames 1-2 on stream 1; the port is reused from frame 10 (stream 2); frame 5 comes late.
+        let (c, s) = (ep(1, 50000), ep(2, 135));
+        let mut cache = StreamCache::new(true);
+        assert_eq!(cache.stream(1, c, s, Some(tcp::SYN), || Some(1)), Some(1));
+        assert_eq!(cache.stream(10, c, s, Some(tcp::SYN), || Some(2)), Some(2));
+        assert_eq!(cache.stream(5, c, s, Some(PSH_ACK), || Some(1)), Some(1), "epan knows frame 5's stream");
+        assert_eq!(cache.stream(11, c, s, Some(PSH_ACK), || panic!("frame 11 asked epan")), Some(2));
     }
 }

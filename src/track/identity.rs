@@ -91,7 +91,13 @@ impl Identity {
                 fn label(d: &str) -> &str {
                     d.split('.').next().unwrap_or_default()
                 }
-                if fold_eq(label(d1), label(d2)) {
+                // Lowercasing depends on context beyond ASCII (a final sigma): whole names first.
+                let same_label = if d1.is_ascii() && d2.is_ascii() {
+                    label(d1).eq_ignore_ascii_case(label(d2))
+                } else {
+                    label(&d1.to_lowercase()) == label(&d2.to_lowercase())
+                };
+                if same_label {
                     Match::Same
                 } else {
                     Match::Unsure
@@ -165,6 +171,8 @@ mod tests {
         // Case folds beyond ASCII too.
         assert_eq!(account(&id("DOMÄNE", "Jürgen"), &id("domäne", "JÜRGEN")), Match::Same);
         assert_eq!(account(&id("", "jürgen@domäne.example"), &id("DOMÄNE", "JÜRGEN")), Match::Same);
+        // A capital sigma ending a label lowercases as a final sigma only where the name ends.
+        assert_eq!(account(&id("ΑΣ.example", "u"), &id("ας.corp", "u")), Match::Unsure);
     }
 
     #[test]

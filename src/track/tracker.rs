@@ -22,9 +22,12 @@ pub struct Tracker {
     associations: BTreeMap<u64, Box<Association>>,
     by_stream: SequenceMap<u32, u64>,
     closed: BTreeSet<u64>,
-    /// Associations reset by one side only, with the reset's time: their state goes once nothing
-    /// the other side had in flight can still arrive (`LINGER_NS`).
-    reset: VecDeque<(u64, i64)>,
+    /// Associations reset by one side only, with the frame and time of their last activity then:
+    /// their state goes once nothing the other side had in flight can still arrive (`LINGER_NS`),
+    /// unless they went on (a reset the peer ignored).
+    reset: VecDeque<(u64, u32, i64)>,
+    /// The latest capture time seen: time stepping back (merged files) neither stalls nor hurries trims.
+    latest_ns: i64,
     pairs: Pairs,
     names: Names,
     next_seq: u64,
@@ -158,27 +161,40 @@ impl Tracker {
             .iter()
             .flatten()
             .any(|c| c.frame == ctx.frame && c.kind == CloseKind::Rst);
-        if first_reset && assoc.is_live() {
-            self.reset.push_back((seq, ctx.time_ns));
-        }
+        let queue_reset = first_reset && assoc.is_live();
         if let Some(finding) = finding {
             out.findings.push(finding);
             out.stream = Some(ctx.stream);
         }
         let changed = assoc.changed();
         self.pairs.record(&key, seq, ctx.stream, changed, events);
+        if queue_reset {
+            self.reset.push_back((seq, ctx.frame, self.latest_ns));
+            // Two entries per association at most, but associations come and go: keep it bounded.
+            if self.reset.len() > 2 * self.cfg.max_associations {
+                if let Some((old, _, _)) = self.reset.pop_front() {
+                    if let Some(a) = self.associations.get_mut(&old) {
+                        a.trim();
+                    }
+                }
+            }
+        }
     }
 
-    /// Frees the calls and contexts of associations reset more than `LINGER_NS` before `now`.
+    /// Frees the calls and contexts of associations reset more than `LINGER_NS` ago and quiet since.
     fn trim_reset(&mut self, now: i64) {
-        while let Some(&(seq, at)) = self.reset.front() {
-            // Capture time can step back (merged captures): such a frame never trims early.
-            if now.saturating_sub(at) <= LINGER_NS {
+        self.latest_ns = self.latest_ns.max(now);
+        while let Some(&(seq, frame, at)) = self.reset.front() {
+            if self.latest_ns.saturating_sub(at) <= LINGER_NS {
                 break;
             }
             self.reset.pop_front();
-            if let Some(assoc) = self.associations.get_mut(&seq) {
+            let Some(assoc) = self.associations.get_mut(&seq) else { continue };
+            if assoc.summary.last_frame == frame {
                 assoc.trim();
+            } else if assoc.is_live() {
+                // It went on after the reset: look again a while after its latest frame.
+                self.reset.push_back((seq, assoc.summary.last_frame, self.latest_ns));
             }
         }
     }

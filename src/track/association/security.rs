@@ -268,8 +268,9 @@ impl Association {
             .filter(|(other, s)| **other != id && !s.exchange_seen)
             .map(|(other, s)| (Some(*other), s.first_seen))
             .chain(self.unbound_call_frame.map(|f| (None, f)))
-            // Contexts first seen in one frame: the lowest id, whatever order the map keeps them in.
-            .min_by_key(|&(ctx, f)| (f, ctx));
+            // Contexts first seen in one frame: the lowest id, whatever order the map keeps them in;
+            // a context before a call on an unbound presentation context.
+            .min_by_key(|&(ctx, f)| (f, ctx.is_none(), ctx));
         let hidden = self
             .live
             .security

@@ -498,13 +498,35 @@ fn a_reset_association_keeps_its_calls_for_answers_in_flight_then_frees_them() {
     let f = cap.fault(9, 5);
     assert!(matches!(f.findings.as_slice(), [Finding::FaultAfterChange { .. }]), "{:?}", f.findings);
     assert_eq!(cap.t.live_associations(), 1);
-    // Another association three seconds later: the reset one keeps its summary only.
+    // Another association three seconds later: the late answer re-armed the wait.
     cap.now += 3_000_000_000;
     cap.connect(1, 59920);
     cap.baseline(3, ISYSTEMACTIVATOR);
+    assert_eq!(cap.t.live_associations(), 2);
+    // Quiet for another three seconds: the reset one keeps its summary only.
+    cap.now += 3_000_000_000;
+    let o = cap.o;
+    cap.c(request(o, WHOLE, (4, 0, 4), None, &[0; 32], Some(&verifier(10, 80001))));
     assert_eq!(cap.t.live_associations(), 1, "only the new association");
     let s = cap.summary(0);
     assert_eq!((s.changes.len(), s.faults.len()), (1, 1));
+}
+
+#[test]
+fn a_reset_the_peer_ignored_keeps_the_association_whole() {
+    let mut cap = Cap::new(LE);
+    cap.baseline(3, ISYSTEMACTIVATOR);
+    cap.close(false, CloseKind::Rst); // e.g. an out-of-window RST the server drops
+    cap.now += 1_000_000_000;
+    let o = cap.o;
+    cap.c(request(o, WHOLE, (4, 0, 4), None, &[0; 32], Some(&verifier(10, 0))));
+    cap.now += 3_000_000_000;
+    cap.connect(1, 59920);
+    cap.baseline(3, ISYSTEMACTIVATOR); // time passes elsewhere
+    cap.connect(0, 59916);
+    let answer = cap.s(response(o, 4, 0, &[0; 32], Some(&verifier(10, 0))));
+    assert_eq!(answer.pdus[0].opnum, Some(4), "the call is still known");
+    assert_eq!(answer.pdus[0].identity, Some(admin()));
 }
 
 #[test]
