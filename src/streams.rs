@@ -44,12 +44,14 @@ pub struct StreamCache {
     /// Empty until the first lookup: a capture without TCP never allocates them.
     slots: Vec<Option<Slot>>,
     enabled: bool,
+    /// The latest frame asked about: an earlier one is dissected late (GUI refresh).
+    latest: u32,
 }
 
 impl StreamCache {
     /// A cache that remembers nothing when `enabled` is false (conversations deinterlaced).
     pub fn new(enabled: bool) -> Self {
-        StreamCache { slots: Vec::new(), enabled }
+        StreamCache { slots: Vec::new(), enabled, latest: 0 }
     }
 
     /// The stream of a frame from `src` to `dst` with TCP `flags` (None: no TCP header found):
@@ -76,8 +78,10 @@ impl StreamCache {
         if self.slots.is_empty() {
             self.slots = vec![None; SLOTS];
         }
-        // A frame older than the slot's (dissected late) does not replace what later frames learned.
-        if known.is_none_or(|s| frame >= s.frame) {
+        // A frame dissected late does not replace what later frames learned (in its slot, or in a
+        // colliding pair's).
+        if frame >= self.latest {
+            self.latest = frame;
             if let Some(slot) = self.slots.get_mut(i) {
                 *slot = stream.map(|stream| Slot { low, high, stream, frame });
             }
