@@ -34,8 +34,6 @@ pub struct Session {
     /// Some frame had DCE/RPC: until then every other frame is skipped without a look.
     seen_dcerpc: bool,
     streams: StreamCache,
-    /// The TCP segment `stream_of` found in a frame's bytes (where they were), for its `first_pass`.
-    located: Option<(u32, (usize, usize), Option<Segment>)>,
 }
 
 impl Default for Session {
@@ -57,7 +55,6 @@ impl Session {
             verdicts: Verdicts::default(),
             seen_dcerpc: false,
             streams: StreamCache::new(true),
-            located: None,
         }
     }
 
@@ -68,18 +65,17 @@ impl Session {
         self
     }
 
-    /// The TCP stream of a frame on its first pass: remembered for its addresses and ports unless
-    /// the frame could start a new one, else `lookup()` (epan's conversation lookup).
+    /// The TCP stream of a frame on its first pass (`segment`: its TCP header, if located):
+    /// remembered for its addresses and ports unless the frame could start a new one, else
+    /// `lookup()` (epan's conversation lookup).
     pub fn stream_of(
         &mut self,
         frame: u32,
         src: Endpoint,
         dst: Endpoint,
-        frame_bytes: &[u8],
+        segment: Option<&Segment>,
         lookup: impl FnOnce() -> Option<u32>,
     ) -> Option<u32> {
-        let segment = tcp::locate(frame_bytes, src.addr, dst.addr, src.port, dst.port);
-        self.located = Some((frame, (frame_bytes.as_ptr() as usize, frame_bytes.len()), segment));
         self.streams.stream(frame, src, dst, segment.map(|s| s.flags), lookup)
     }
 
@@ -104,19 +100,18 @@ impl Session {
 
     /// First pass over one frame: feeds its PDUs and any close to the tracker, stores the verdict.
     pub fn first_pass(&mut self, input: &FrameInput<'_>) -> Option<FrameVerdict> {
+        let segment = tcp::locate(input.frame_bytes, input.src.addr, input.dst.addr, input.src.port, input.dst.port);
+        self.first_pass_located(input, segment)
+    }
+
+    /// `first_pass` with the frame's TCP segment already located (`tcp::locate`) by the caller.
+    pub fn first_pass_located(&mut self, input: &FrameInput<'_>, segment: Option<Segment>) -> Option<FrameVerdict> {
         if self.verdicts.has(input.frame) {
             // A frame dissected twice on the "first pass" (GUI live capture refresh) keeps its verdict.
             return self.verdicts.get(input.frame);
         }
         self.seen_dcerpc |= input.has_dcerpc;
-        let segment = match self.located.take() {
-            Some((frame, bytes, segment))
-                if frame == input.frame && bytes == (input.frame_bytes.as_ptr() as usize, input.frame_bytes.len()) =>
-            {
-                segment
-            }
-            _ => tcp::locate(input.frame_bytes, input.src.addr, input.dst.addr, input.src.port, input.dst.port),
-        }?;
+        let segment = segment?;
         let ctx = FrameCtx {
             frame: input.frame,
             time_ns: input.time_ns,

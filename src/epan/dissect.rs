@@ -12,6 +12,7 @@ use once_cell::sync::Lazy;
 use wireshark_sys as ws;
 
 use super::{guard, proto_dcerpc, proto_tcp, render, shim, tap_id};
+use crate::proto::tcp;
 use crate::session::{FrameInput, Session};
 use crate::track::{Endpoint, FrameVerdict};
 
@@ -74,8 +75,9 @@ fn verdict_for(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info) -> Option<Fr
         let mut len = 0u32;
         slice(shim::dcomauth_tvb_bytes(tvb, &mut len), len)?
     };
+    let segment = tcp::locate(frame_bytes, src.addr, dst.addr, src.port, dst.port);
     let mut session = session();
-    let stream = session.stream_of(frame, src, dst, frame_bytes, || tcp_stream(pinfo));
+    let stream = session.stream_of(frame, src, dst, segment.as_ref(), || tcp_stream(pinfo));
     if !session.wants(has_dcerpc, stream) {
         return None;
     }
@@ -87,7 +89,7 @@ fn verdict_for(tvb: *mut ws::tvbuff_t, pinfo: *mut ws::packet_info) -> Option<Fr
         (slice(rbytes, rlen), shim::dcomauth_abs_time_ns(pinfo))
     };
     let input = FrameInput { frame, time_ns, stream, src, dst, frame_bytes, reassembled, has_dcerpc };
-    session.first_pass(&input)
+    session.first_pass_located(&input, segment)
 }
 
 /// # Safety

@@ -97,6 +97,7 @@ struct Departures {
 }
 
 /// What only an open association needs: its contexts, pending binds and calls.
+#[derive(Default)]
 struct LiveState {
     security: KeyedMap<u32, SecurityContext>,
     presentation: KeyedMap<u16, Presentation>,
@@ -136,14 +137,7 @@ impl std::ops::Deref for Live {
 
 impl std::ops::DerefMut for Live {
     fn deref_mut(&mut self) -> &mut LiveState {
-        self.0.get_or_insert_with(|| {
-            Box::new(LiveState {
-                security: KeyedMap::default(),
-                presentation: KeyedMap::default(),
-                calls: KeyedMap::default(),
-                ..LiveState::EMPTY
-            })
-        })
+        self.0.get_or_insert_with(Box::default)
     }
 }
 
